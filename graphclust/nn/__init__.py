@@ -1,0 +1,15 @@
+"""Torch modules and functional blocks (no optimisers, no training loops)."""
+from .autoencoder import AEOutput, MLPAutoEncoder
+from .gcn import GCNLayer
+from .functional import student_t_assignment, target_distribution
+from .init import init_linear_, init_module_
+
+__all__ = [
+    "AEOutput",
+    "GCNLayer",
+    "MLPAutoEncoder",
+    "init_linear_",
+    "init_module_",
+    "student_t_assignment",
+    "target_distribution",
+]

@@ -1,0 +1,131 @@
+"""The one training loop: history, callbacks, determinism, pretraining."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from graphclust.nn import MLPAutoEncoder, target_distribution
+from graphclust.training import (Callback, PretrainConfig, TargetRefresh, build_pretrained_autoencoder,
+                                 iterate_batches, make_optimizer, train)
+
+
+def _regression_problem():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(64, 3, generator=gen)
+    y = x @ torch.tensor([1.0, -2.0, 0.5])
+    w = torch.zeros(3, requires_grad=True)
+
+    def step(idx):
+        xb, yb = (x, y) if idx is None else (x[idx], y[idx])
+        mse = ((xb @ w - yb) ** 2).mean()
+        return {"loss": mse, "mse": mse}
+
+    return w, step
+
+
+def test_train_decreases_loss_and_records_history():
+    w, step = _regression_problem()
+    history = train(step, make_optimizer([w], "adam", lr=0.1), epochs=30, n_samples=64, batch_size=16,
+                    generator=torch.Generator().manual_seed(0), verbose=False)
+    assert [h["epoch"] for h in history] == list(range(30))
+    assert history[-1]["loss"] < 0.1 * history[0]["loss"]
+    assert set(history[0]) == {"epoch", "loss", "mse"}
+
+
+def test_full_batch_when_batch_size_is_none():
+    assert iterate_batches(10, None, None) == [None]
+    batches = iterate_batches(10, 4, torch.Generator().manual_seed(0))
+    assert [len(b) for b in batches] == [4, 4, 2]
+    assert sorted(torch.cat(batches).tolist()) == list(range(10))
+
+
+def test_callback_can_stop_training():
+    class StopAt(Callback):
+        def on_epoch_end(self, epoch, record):
+            return epoch == 2
+
+    w, step = _regression_problem()
+    history = train(step, make_optimizer([w], lr=0.1), epochs=10, n_samples=64, callbacks=[StopAt()], verbose=False)
+    assert len(history) == 3
+
+
+def test_non_finite_loss_raises():
+    w = torch.zeros(1, requires_grad=True)
+    with pytest.raises(FloatingPointError, match="nan"):
+        train(lambda idx: {"loss": w.sum() * float("nan")}, make_optimizer([w]), epochs=1, n_samples=4, verbose=False)
+
+
+def test_target_refresh_every_steps_and_tolerance():
+    q = torch.tensor([[0.9, 0.1], [0.2, 0.8]])
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return q
+
+    refresh = TargetRefresh(compute, target_distribution, interval=2, unit="step", tol=0.01)
+    refresh.labels = np.array([0, 1])  # e.g. the k-means initialisation: same labels as q
+    refresh.on_batch_start(0)
+    assert refresh.delta_label == 0.0 and refresh.on_epoch_end(0, {}) is False  # first refresh never stops
+    for s in range(1, 5):
+        refresh.on_batch_start(s)
+    assert len(calls) == 3  # steps 0, 2, 4
+    torch.testing.assert_close(refresh.p, target_distribution(q))
+    assert refresh.delta_label == 0.0
+    assert refresh.on_epoch_end(0, {}) is True  # no label changed: converged
+
+
+def test_target_refresh_validates_arguments():
+    with pytest.raises(ValueError, match="unit"):
+        TargetRefresh(lambda: None, target_distribution, unit="batch")
+    with pytest.raises(ValueError, match="interval"):
+        TargetRefresh(lambda: None, target_distribution, interval=0)
+
+
+def test_pretraining_is_deterministic_and_reduces_reconstruction():
+    x = torch.rand(50, 6, generator=torch.Generator().manual_seed(1))
+    cfg = PretrainConfig(epochs=20, batch_size=16, lr=1e-2)
+    ae1, hist1 = build_pretrained_autoencoder(x, hidden=(8,), latent=2, config=cfg,
+                                              generator=torch.Generator().manual_seed(3), verbose=False)
+    ae2, hist2 = build_pretrained_autoencoder(x, hidden=(8,), latent=2, config=cfg,
+                                              generator=torch.Generator().manual_seed(3), verbose=False)
+    assert hist1[-1]["loss"] < hist1[0]["loss"]
+    assert [h["loss"] for h in hist1] == [h["loss"] for h in hist2]
+    for a, b in zip(ae1.parameters(), ae2.parameters()):
+        torch.testing.assert_close(a, b)
+
+
+def test_passing_a_pretrained_autoencoder_skips_pretraining_and_copies():
+    x = torch.rand(20, 6)
+    given = MLPAutoEncoder(6, (8,), 2)
+    before = [p.clone() for p in given.parameters()]
+    ae, history = build_pretrained_autoencoder(x, pretrained=given, verbose=False)
+    assert history == [] and ae is not given
+    for a, b in zip(ae.parameters(), before):
+        torch.testing.assert_close(a, b)
+    with pytest.raises(ValueError, match="expects 5 features"):
+        build_pretrained_autoencoder(x, pretrained=MLPAutoEncoder(5, (8,), 2), verbose=False)
+
+
+def test_autoencoder_shapes_and_repr():
+    ae = MLPAutoEncoder(7, (5, 4), 2)
+    out = ae(torch.zeros(3, 7))
+    assert out.x_hat.shape == (3, 7) and out.z.shape == (3, 2)
+    assert [h.shape[1] for h in out.hidden] == [5, 4]
+    assert repr(ae) == "MLPAutoEncoder(7-5-4-2)"
+
+
+def test_unknown_optimizer():
+    with pytest.raises(ValueError, match="optimizer"):
+        make_optimizer([torch.zeros(1, requires_grad=True)], "rmsprop")
+
+
+def test_monitor_labels_only_logs(monkeypatch):
+    from graphclust.training import MonitorLabels
+
+    y = np.array([0, 0, 1, 1])
+    monitor = MonitorLabels(y, lambda: np.array([1, 1, 0, 0]))
+    record = {}
+    assert monitor.on_epoch_end(0, record) is None
+    assert record["acc"] == pytest.approx(1.0)
