@@ -1,0 +1,97 @@
+"""DCN (Yang, Fu, Sidiropoulos, Hong, ICML 2017)."""
+from __future__ import annotations
+
+import torch
+
+from ..base import BaseClusterer, FitContext, FitResult
+from ..losses import kmeans_loss, reconstruction_loss
+from ..training import make_optimizer, train
+from ._autoencoder import AutoEncoderMixin, embed
+
+
+def nearest_centre(z: torch.Tensor, mu: torch.Tensor) -> torch.Tensor:
+    """argmin_k ||z_i − mu_k||² for each row of z [N, d] against mu [K, d] -> [N] long."""
+    return torch.cdist(z, mu).argmin(dim=1)
+
+
+class DCN(AutoEncoderMixin, BaseClusterer):
+    """Deep Clustering Network, from *Towards K-means-friendly Spaces: Simultaneous Deep Learning
+    and Clustering* (Yang et al., ICML 2017).
+
+    Objective (Eq. 5), minimised jointly over the autoencoder (f, g), the centres M [K, d] and
+    the hard assignments s_i:
+
+        L = 1/(N F) Σ_i ||x_i − g(f(x_i))||² + (λ/2) · 1/N Σ_i ||f(x_i) − M s_i||²
+
+    Optimised by alternation on each mini-batch (Sec. 3.2): (1) assign each sample to its
+    nearest centre; (2) move each assigned centre towards its samples with the online step
+    size 1/c_k, c_k the running count of samples assigned to k (initialised to 100 as in the
+    authors' code); (3) one gradient step on the network with s and M fixed. Centres and
+    assignments start from k-means on the pretrained embedding. Labels: nearest centre of
+    the final embedding.
+
+    Args:
+        n_clusters: K.
+        lam: λ, weight of the k-means term (1.0).
+        hidden, latent, pretrain_epochs, pretrain_lr, batch_size, pretrained, n_init: as in AE+KMeans.
+        epochs: clustering epochs (50).
+        lr: Adam learning rate of the network updates (1e-4).
+    """
+
+    def __init__(self, n_clusters: int = 8, *, lam: float = 1.0, hidden=(500, 500, 2000), latent: int = 10,
+                 pretrain_epochs: int = 50, pretrain_lr: float = 1e-3, batch_size: int = 256, epochs: int = 50,
+                 lr: float = 1e-4, pretrained=None, n_init: int = 20, random_state=None, device="cpu",
+                 verbose: bool = True):
+        self.n_clusters = n_clusters
+        self.lam = lam
+        self.hidden = hidden
+        self.latent = latent
+        self.pretrain_epochs = pretrain_epochs
+        self.pretrain_lr = pretrain_lr
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.lr = lr
+        self.pretrained = pretrained
+        self.n_init = n_init
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    def _validate_params(self, n_samples: int) -> None:
+        super()._validate_params(n_samples)
+        self._check_autoencoder_params()
+        if self.lam < 0:
+            raise ValueError(f"lam must be >= 0, got {self.lam}")
+
+    def _fit(self, data, ctx: FitContext) -> FitResult:
+        x = data.x.to(ctx.device)  # [N, F]
+        ae, history = self._pretrained_autoencoder(x, ctx)
+        assignment, mu = self._kmeans_init(embed(ae, x), ctx)  # [N], [K, d]
+        counts = torch.full((self.n_clusters,), 100.0, device=ctx.device)
+        optimizer = make_optimizer(ae.parameters(), "adam", lr=self.lr)
+
+        def step(idx: torch.Tensor | None) -> dict[str, torch.Tensor]:
+            idx = idx.to(ctx.device)
+            xb = x[idx]
+            out = ae(xb)
+            with torch.no_grad():
+                s = nearest_centre(out.z, mu)  # (1) assignment update
+                assignment[idx] = s
+                for i, k in zip(range(len(idx)), s.tolist()):  # (2) online centre update
+                    counts[k] += 1
+                    mu[k] -= (mu[k] - out.z[i]) / counts[k]
+            rec = reconstruction_loss(out.x_hat, xb)
+            km = kmeans_loss(out.z, mu, s)
+            return {"loss": rec + 0.5 * self.lam * km, "rec": rec, "kmeans": km}  # (3) network update
+
+        def predict():
+            return nearest_centre(embed(ae, x), mu).cpu().numpy()
+
+        ae.train()
+        history += train(step, optimizer, epochs=self.epochs, n_samples=x.shape[0], batch_size=self.batch_size,
+                         generator=ctx.generator, callbacks=self._monitors(ctx, predict), verbose=ctx.verbose,
+                         desc="DCN")
+        ae.eval()
+        z = embed(ae, x)
+        return FitResult(nearest_centre(z, mu).cpu().numpy(), embedding=z, history=history,
+                         extra={"autoencoder_": ae, "cluster_centers_": mu.cpu().numpy()})

@@ -1,0 +1,43 @@
+"""Shared test helpers: the real data root and a tiny fast configuration for every method."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+# The CI machine has 2 cores that behave like ~1 under load: one intra-op thread avoids
+# oversubscription and makes the small tensors of the tests much faster.
+torch.set_num_threads(1)
+
+SHARED_DATA = Path(os.environ.get("GRAPHCLUST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+# Few epochs and small layers so that every registered method fits in about a second.
+FAST_PARAMS = {
+    "kmeans": {"n_init": 2},
+    "spectral": {"n_init": 2, "n_neighbors": 5},
+    "ae_kmeans": {"hidden": (16,), "latent": 4, "pretrain_epochs": 2, "batch_size": 32, "n_init": 2},
+    "dec": {"hidden": (16,), "latent": 4, "pretrain_epochs": 2, "epochs": 2, "batch_size": 32, "n_init": 2,
+            "update_interval": 3},
+    "idec": {"hidden": (16,), "latent": 4, "pretrain_epochs": 2, "epochs": 2, "batch_size": 32, "n_init": 2,
+             "update_interval": 3},
+    "dcn": {"hidden": (16,), "latent": 4, "pretrain_epochs": 2, "epochs": 2, "batch_size": 32, "n_init": 2},
+    "sdcn": {"hidden": (16,), "latent": 4, "pretrain_epochs": 2, "epochs": 3, "batch_size": 32, "n_init": 2},
+    "sdcn_q": {"hidden": (16,), "latent": 4, "pretrain_epochs": 2, "epochs": 3, "batch_size": 32, "n_init": 2},
+    "deepcluster": {"hidden": (16,), "latent": 4, "epochs": 2, "batch_size": 32, "kmeans_n_init": 1},
+}
+
+
+def fast_method(name: str, **overrides):
+    from graphclust.registry import make_method
+
+    params = {"verbose": False, **FAST_PARAMS.get(name, {}), **overrides}
+    return make_method(name, **params)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real benchmark data not found at {SHARED_DATA} (set GRAPHCLUST_DATA)")
+    return SHARED_DATA
