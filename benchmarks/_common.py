@@ -1,0 +1,53 @@
+"""Helpers shared by the benchmark scripts: resumable JSONL results and mean ± std tables."""
+from __future__ import annotations
+
+import json
+import resource
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+METRICS = ("acc", "nmi", "ari", "f1")
+
+
+def read_runs(path: Path) -> list[dict]:
+    """Every record of a JSONL results file (none if it does not exist)."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def done_keys(path: Path, fields=("dataset", "method", "seed")) -> set[tuple]:
+    """The (dataset, method, seed) keys already in ``path``: a rerun skips them."""
+    return {tuple(run[f] for f in fields) for run in read_runs(path)}
+
+
+def append_run(path: Path, record: dict) -> None:
+    """Append one finished run at once, so an interrupted benchmark loses nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        fh.write(json.dumps(record, default=str) + "\n")
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far (MiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def summary_table(runs: list[dict], paper: dict | None = None) -> str:
+    """Markdown: one row per (dataset, method) with mean ± std of each metric over seeds.
+
+    ``paper[(dataset, method)]`` is the published (ACC, NMI, ARI, F1) in %, any entry None.
+    """
+    paper = paper or {}
+    lines = ["| dataset | method | seeds | ACC | NMI | ARI | F1 | paper ACC / NMI / ARI / F1 | s / run | peak RSS (MiB) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for key in dict.fromkeys((r["dataset"], r["method"]) for r in runs):
+        mine = [r for r in runs if (r["dataset"], r["method"]) == key]
+        cells = [f"{np.mean([r[m] for r in mine]):.4f} ± {np.std([r[m] for r in mine]):.4f}" for m in METRICS]
+        ref = paper.get(key)
+        ref_text = " / ".join("—" if v is None else f"{v:.2f}" for v in ref) if ref else "—"
+        lines.append(f"| {key[0]} | {key[1]} | {len(mine)} | " + " | ".join(cells) + f" | {ref_text} | "
+                     f"{np.mean([r['time'] for r in mine]):.1f} | {max(r.get('peak_rss_mib', 0) for r in mine):.0f} |")
+    return "\n".join(lines)
