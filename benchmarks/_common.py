@@ -51,3 +51,25 @@ def summary_table(runs: list[dict], paper: dict | None = None) -> str:
         lines.append(f"| {key[0]} | {key[1]} | {len(mine)} | " + " | ".join(cells) + f" | {ref_text} | "
                      f"{np.mean([r['time'] for r in mine]):.1f} | {max(r.get('peak_rss_mib', 0) for r in mine):.0f} |")
     return "\n".join(lines)
+
+
+def status_kib(field: str) -> int:
+    """A field of /proc/self/status in KiB (e.g. ``VmRSS``, ``VmHWM``); -1 where unavailable."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return -1
+
+
+def reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS counter (VmHWM) of this process (Linux >= 4.0)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False

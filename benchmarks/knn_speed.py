@@ -33,18 +33,19 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gzip
 import json
 import multiprocessing as mp
 import os
 import platform
 import resource
-import struct
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import reset_peak_rss, status_kib  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_BACKENDS = ("faiss", "faiss-hnsw", "faiss-ivf", "sklearn")
@@ -53,57 +54,17 @@ DEFAULT_BACKENDS = ("faiss", "faiss-hnsw", "faiss-ivf", "sklearn")
 # ---------------------------------------------------------------------------------------------- data
 
 
-def read_idx_images(path: Path) -> np.ndarray:
-    """IDX3 ubyte images -> uint8 ``[n, rows * cols]`` (16-byte big-endian header)."""
-    with gzip.open(path, "rb") as f:
-        buf = f.read()
-    magic, n, rows, cols = struct.unpack(">IIII", buf[:16])
-    if magic != 2051:
-        raise ValueError(f"{path}: magic {magic} is not 2051 (IDX3 images)")
-    return np.frombuffer(buf, dtype=np.uint8, offset=16).reshape(n, rows * cols)
-
-
-def read_idx_labels(path: Path) -> np.ndarray:
-    """IDX1 ubyte labels -> int64 ``[n]`` (8-byte big-endian header)."""
-    with gzip.open(path, "rb") as f:
-        buf = f.read()
-    magic, n = struct.unpack(">II", buf[:8])
-    if magic != 2049:
-        raise ValueError(f"{path}: magic {magic} is not 2049 (IDX1 labels)")
-    return np.frombuffer(buf, dtype=np.uint8, offset=8, count=n).astype(np.int64)
-
-
 def load_mnist(root: Path, n: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Train then test: ``x`` float32 ``[70000, 784]`` in [0, 1], ``y`` int64 ``[70000]``;
-    a seeded subsample of ``n`` rows when ``n`` is given."""
-    raw = Path(root) / "mnist" / "raw"
-    x = np.vstack([read_idx_images(raw / f"{s}-images-idx3-ubyte.gz") for s in ("train", "t10k")])
-    y = np.concatenate([read_idx_labels(raw / f"{s}-labels-idx1-ubyte.gz") for s in ("train", "t10k")])
-    x = x.astype(np.float32) / 255.0
+    """MNIST train then test through the package's loader: ``x`` float32 ``[70000, 784]`` in
+    [0, 1], ``y`` int64; a seeded subsample of ``n`` rows when ``n`` is given."""
+    from graphclust.data import load_dataset
+
+    data = load_dataset("mnist", root=root, graph=False)
+    x, y = data.x.numpy(), data.y.numpy()
     if n is not None and n < len(x):
         keep = np.sort(np.random.default_rng(seed).choice(len(x), size=n, replace=False))
         x, y = x[keep], y[keep]
     return np.ascontiguousarray(x), y
-
-
-# ---------------------------------------------------------------------------------------------- memory
-
-
-def _status_kib(field: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return -1
-
-
-def _reset_peak_rss() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
 
 
 # ---------------------------------------------------------------------------------------------- worker
@@ -125,13 +86,13 @@ def run_backend(root: str, n: int | None, backend: str, k: int, seed: int, threa
     x, _ = load_mnist(Path(root), n, seed)
     tiny = torch.tensor([[0, 1], [1, 2]])
     _symmetrize(tiny, [torch.ones(2)], 3, "union")  # first-call overheads are not graph cost
-    rss_before = _status_kib("VmRSS")
-    reset = _reset_peak_rss()
+    rss_before = status_kib("VmRSS")
+    reset = reset_peak_rss()
 
     start = time.perf_counter()
     edge_index, edge_weight = knn_graph(x, k, backend=backend, symmetrize=None, random_state=seed)
     build_s = time.perf_counter() - start
-    peak = _status_kib("VmHWM")
+    peak = status_kib("VmHWM")
 
     start = time.perf_counter()
     union, _ = _symmetrize(edge_index, [edge_weight], x.shape[0], "union")
