@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_METHODS = "kmeans,spectral,ae_kmeans"
+DEFAULT_METHODS = "kmeans,spectral,sdcn"
 METRICS = ("acc", "nmi", "ari", "f1")
 
 

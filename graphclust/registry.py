@@ -1,7 +1,7 @@
 """Registry: lowercase method name -> estimator class. Adding a method = one line here."""
 from __future__ import annotations
 
-from .models import DCN, DEC, IDEC, SDCN, AEKMeans, DeepCluster, KMeans, SDCNQ, Spectral
+from .models import DAEGC, DCN, DEC, GAE, IDEC, SDCN, VGAE, AEKMeans, DeepCluster, KMeans, SDCNQ, Spectral
 
 METHODS: dict[str, type] = {
     "kmeans": KMeans,
@@ -11,6 +11,9 @@ METHODS: dict[str, type] = {
     "idec": IDEC,
     "dcn": DCN,
     "deepcluster": DeepCluster,
+    "gae": GAE,
+    "vgae": VGAE,
+    "daegc": DAEGC,
     "sdcn": SDCN,
     "sdcn_q": SDCNQ,
 }

@@ -25,6 +25,9 @@ FAST_PARAMS = {
     "dcn": {"hidden": (16,), "latent": 4, "pretrain_epochs": 2, "epochs": 2, "batch_size": 32, "n_init": 2},
     "sdcn": {"hidden": (16,), "latent": 4, "pretrain_epochs": 2, "epochs": 3, "batch_size": 32, "n_init": 2},
     "sdcn_q": {"hidden": (16,), "latent": 4, "pretrain_epochs": 2, "epochs": 3, "batch_size": 32, "n_init": 2},
+    "gae": {"hidden": 16, "latent": 4, "epochs": 5, "n_init": 2},
+    "vgae": {"hidden": 16, "latent": 4, "epochs": 5, "n_init": 2},
+    "daegc": {"hidden": 16, "latent": 4, "pretrain_epochs": 3, "epochs": 3, "n_init": 2},
     "deepcluster": {"hidden": (16,), "latent": 4, "epochs": 2, "batch_size": 32, "kmeans_n_init": 1},
 }
 

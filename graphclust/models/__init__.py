@@ -1,10 +1,12 @@
 """One file per method: its module wiring and its estimator."""
 from .ae_kmeans import AEKMeans
+from .daegc import DAEGC
 from .dcn import DCN
 from .dec import DEC, IDEC
 from .deepcluster import DeepCluster
+from .gae import GAE, VGAE
 from .kmeans import KMeans, kmeans
 from .sdcn import SDCN, SDCNQ
 from .spectral import Spectral
 
-__all__ = ["AEKMeans", "DCN", "DEC", "DeepCluster", "IDEC", "KMeans", "SDCN", "SDCNQ", "Spectral", "kmeans"]
+__all__ = ["AEKMeans", "DAEGC", "DCN", "DEC", "DeepCluster", "GAE", "IDEC", "KMeans", "SDCN", "SDCNQ", "Spectral", "VGAE", "kmeans"]

@@ -74,13 +74,13 @@ class DAEGC(BaseClusterer):
     A graph attention encoder whose attention is weighted by the t-order proximity
     M = (B + ... + B^t)/t, B = D^-1 A (Eq. 3, t = 2), maps the nodes to unit-norm embeddings
     z [N, 16] (two layers 256-16, ELU; Sec. 3.1); an inner-product decoder σ(z_i · z_j)
-    reconstructs the graph. After pretraining the autoencoder on reconstruction alone, cluster centres mu [K, d]
-    start from k-means on z and the model is trained on (Secs. 3.2-3.3)
+    reconstructs the graph. After pretraining the autoencoder on reconstruction alone, cluster
+    centres mu [K, d] start from k-means on z and the model is trained on (Secs. 3.2-3.3)
 
         L = L_rec + γ · KL(P ‖ Q),   γ = 10
 
-        q_iu = (1 + ||z_i − mu_u||²)^-1 / Σ_k (1 + ||z_i − mu_k||²)^-1        (Student's t, one degree of freedom)
-        p_iu = (q_iu² / Σ_i q_iu) / Σ_k (q_ik² / Σ_i q_ik)                     (target distribution)
+        q_iu = (1 + ||z_i − mu_u||²)^-1 / Σ_k (1 + ||z_i − mu_k||²)^-1    (Student's t, 1 d.o.f.)
+        p_iu = (q_iu² / Σ_i q_iu) / Σ_k (q_ik² / Σ_i q_ik)                 (target distribution)
 
     with P recomputed from the current model every ``update_interval`` epochs and held fixed in
     between. L_rec is the inner-product BCE of
@@ -92,9 +92,10 @@ class DAEGC(BaseClusterer):
     pretraining 30 epochs with Adam lr 0.005, weight decay 5e-3; clustering 100 epochs
     (``--max_epoch``) with Adam lr 1e-4, weight decay 5e-3 on the encoder and the centres,
     P refreshed every epoch (``--update_interval 1``); LeakyReLU slope 0.2; k-means with 20
-    restarts. Use lr 1e-3 for PubMed (the official setting).
+    restarts. Use lr 1e-3 for PubMed (the official setting). (The official checkpoint name
+    ``predaegc_{name}_30.pkl`` is saved after 31 pretraining steps; 30 is kept here.)
 
-    Deviations (all for sparsity; see also the layer's docstring):
+    Deviations from the official code (the first and last keep everything sparse):
         - attention runs over the edges of M only (the paper's neighbourhood, j ∈ N(i) iff
           M_ij > 0); the official code masks a dense N x N score matrix with A + I instead;
         - M is :func:`graphclust.graphs.transition_proximity` on A as in the paper; the official

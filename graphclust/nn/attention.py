@@ -7,7 +7,7 @@ import warnings
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch_geometric.utils import coalesce, softmax
+from torch_geometric.utils import softmax
 
 
 def _csr(crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -80,8 +80,8 @@ class ProximityAttentionLayer(nn.Module):
         h'_i = Σ_{j ∈ N(i)} α_ij W h_j                            (before the activation σ)
 
     with N(i) = {j : M_ij > 0}, the neighbours of i in M. The proximity multiplies the score
-    *before* the LeakyReLU, as in the paper's attention coefficient and the official code. The activation σ is
-    left to the caller (DAEGC uses ELU after both layers).
+    *before* the LeakyReLU, as in the paper's attention coefficient and the official code. The
+    activation σ is left to the caller (DAEGC uses ELU after both layers).
 
     Symbols and shapes: h [N, in_features]; W [out_features, in_features]; a_self, a_neigh
     [out_features]; edge_index [2, E] (row i = the node being updated, column j = its neighbour);
@@ -90,8 +90,8 @@ class ProximityAttentionLayer(nn.Module):
     Only the E edges of M are touched: the softmax is a scatter over edge groups
     (``torch_geometric.utils.softmax``) and the aggregation a sparse CSR × dense product whose
     backward is also kept sparse (:func:`edge_aggregate`), so memory is O(E + N · out_features),
-    never N x N. (The official code builds the dense N x N
-    score matrix.) A node without edges gets h'_i = 0.
+    never N x N (the official code builds the dense N x N score matrix). A node without edges
+    gets h'_i = 0.
 
     Initialisation (``reset_parameters``) follows the official code: Glorot-uniform with gain
     1.414 for W, a_self and a_neigh (the vectors with fan_in = 1, fan_out = out_features).
@@ -124,16 +124,17 @@ class ProximityAttentionLayer(nn.Module):
                 return_attention: bool = False):
         """h [N, in] -> h' [N, out]; with ``return_attention``, also (edge_index [2, E'], α [E']).
 
-        Edges not sorted by row are coalesced first (sorted, duplicates summed), so the returned
-        edge order may then differ from the input's; ``edge_weight=None`` means M_ij = 1.
+        Edges not sorted by row are first reordered by a stable sort on the row, so the returned
+        edge order may then differ from the input's (pass coalesced edges to avoid the sort);
+        a duplicated edge is attended to twice. ``edge_weight=None`` means M_ij = 1.
         """
         n = h.shape[0]
         if edge_weight is None:
             edge_weight = torch.ones(edge_index.shape[1], dtype=h.dtype, device=h.device)
+        if edge_index.shape[1] > 1 and bool((edge_index[0, 1:] < edge_index[0, :-1]).any()):
+            perm = torch.sort(edge_index[0], stable=True).indices
+            edge_index, edge_weight = edge_index[:, perm], edge_weight[perm]
         row, col = edge_index  # [E]
-        if row.numel() > 1 and bool((row[1:] < row[:-1]).any()):
-            edge_index, edge_weight = coalesce(edge_index, edge_weight, num_nodes=n)
-            row, col = edge_index
         wh = F.linear(h, self.weight)  # [N, out]
         score_self = wh @ self.att_self  # [N]
         score_neigh = wh @ self.att_neigh  # [N]

@@ -30,7 +30,7 @@ class GCNLayer(nn.Module):
         init_linear_(self.linear, generator, scheme="xavier")
 
     def forward(self, h: torch.Tensor, adj: torch.Tensor) -> torch.Tensor:
-        return torch.sparse.mm(adj, self.linear(h))  # [N, out]
+        return adj @ self.linear(h)  # [N, out]; sparse CSR (or, for comparisons, dense) matmul
 
     def __repr__(self) -> str:
         return f"GCNLayer({self.linear.in_features}, {self.linear.out_features})"
