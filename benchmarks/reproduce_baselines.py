@@ -57,7 +57,11 @@ def main() -> None:
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--pretrain-epochs", type=int, default=None, help="default: the estimators' default")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch intra-op threads (1 per process is fastest when two benchmarks share 2 cores)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     methods = args.methods.split(",")
     pretrain_epochs = args.pretrain_epochs or make_method("ae_kmeans").pretrain_epochs

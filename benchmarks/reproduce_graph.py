@@ -23,6 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import RESULTS, append_run, done_keys, peak_rss_mib, read_runs, summary_table  # noqa: E402
 
+import torch  # noqa: E402
+
 from graphclust.cli import prepare_graph, versions  # noqa: E402
 from graphclust.data import load_dataset  # noqa: E402
 from graphclust.metrics import evaluate  # noqa: E402
@@ -52,8 +54,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--only", default=None, help="comma-separated dataset:method pairs")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch intra-op threads (1 per process is fastest when two benchmarks share 2 cores)")
     parser.add_argument("--out", default=str(RESULTS / "graph_methods.jsonl"))
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     pairs = list(CONFIGS)
     if args.only:

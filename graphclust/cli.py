@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_METHODS = "kmeans,spectral,sdcn"
+DEFAULT_METHODS = "kmeans,spectral,gae,daegc"
 METRICS = ("acc", "nmi", "ari", "f1")
 
 
