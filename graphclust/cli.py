@@ -146,15 +146,13 @@ def cmd_methods(args) -> int:
 
 
 def cmd_datasets(args) -> int:
-    from .data import data_root, dataset_info, list_datasets
+    from .data import data_root, dataset_available, dataset_info, list_datasets
 
     root = data_root(args.data_root)
     print(f"data root: {root}")
     for name in list_datasets():
         info = dataset_info(name)
-        files = info.get("files") or []
-        paths = [f["path"] if isinstance(f, dict) else f for f in files]
-        present = all((root / p).exists() for p in paths) if paths else True
+        present = dataset_available(name, root)
         shape = f"{info.get('n_samples', '?')} x {info.get('n_features', '?')}"
         print(f"{name:15s} {info.get('kind', ''):8s} {shape:>14s}  classes={info.get('n_classes', '?')!s:3s} "
               f"{'available' if present else 'missing'}")

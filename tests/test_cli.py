@@ -1,0 +1,59 @@
+"""The command line: run / methods / datasets, and its errors."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from graphclust.cli import _parse_value, main
+
+
+def test_run_on_digits_prints_table_and_writes_json(tmp_path, capsys):
+    out = tmp_path / "res.json"
+    code = main(["run", "--method", "kmeans,spectral", "--seeds", "2", "--quiet", "--out", str(out),
+                 "--param", "n_init=2"])
+    assert code == 0
+    table = capsys.readouterr().out
+    assert "| kmeans | 2 |" in table and "| spectral | 2 |" in table and "±" in table
+    record = json.loads(out.read_text())
+    assert record["dataset"] == "digits" and record["n_clusters"] == 10
+    assert [r["seed"] for r in record["runs"] if r["method"] == "kmeans"] == [0, 1]
+    assert {"acc", "nmi", "ari", "f1"} <= set(record["runs"][0])
+    assert "torch" in record["versions"]
+
+
+def test_unknown_method_fails_before_loading_data(capsys):
+    assert main(["run", "--method", "kmeans,nope", "--dataset", "no-such-data"]) == 2
+    assert "unknown method 'nope'" in capsys.readouterr().err
+
+
+def test_unknown_dataset_lists_valid_names(capsys):
+    assert main(["run", "--method", "kmeans", "--dataset", "no-such-data"]) == 2
+    err = capsys.readouterr().err
+    assert "no-such-data" in err and "digits" in err
+
+
+def test_missing_dataset_names_the_expected_files(tmp_path, capsys):
+    assert main(["run", "--method", "kmeans", "--dataset", "cora", "--data-root", str(tmp_path)]) == 2
+    assert str(tmp_path) in capsys.readouterr().err
+
+
+def test_bad_param_syntax(capsys):
+    assert main(["run", "--method", "kmeans", "--param", "n_init"]) == 2
+    assert "key=value" in capsys.readouterr().err
+
+
+def test_methods_and_datasets_listings(capsys, shared_data):
+    assert main(["methods"]) == 0
+    listing = capsys.readouterr().out
+    for name in ("kmeans", "dec", "idec", "sdcn", "gae", "daegc"):
+        assert name in listing
+    assert main(["datasets", "--data-root", str(shared_data)]) == 0
+    listing = capsys.readouterr().out
+    assert "cora" in listing and "available" in listing
+
+
+@pytest.mark.parametrize("text, value", [("50", 50), ("1e-3", 1e-3), ("true", True), ("none", None),
+                                         ("500,500,2000", (500, 500, 2000)), ("adam", "adam")])
+def test_param_values_are_parsed(text, value):
+    assert _parse_value(text) == value
