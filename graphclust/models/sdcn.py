@@ -96,6 +96,7 @@ class SDCN(AutoEncoderMixin, BaseClusterer):
     softmax and P = target(Q) recomputed every ``update_interval`` epochs (1) from the
     current model. Full-batch Adam, ``lr`` 1e-3 (the paper uses 1e-4 on CiteSeer and
     Reuters), 200 epochs. Labels: argmax Z of the final model (:class:`SDCNQ`: argmax Q).
+    Both read-outs come from the same training: ``soft_labels_`` holds Z and ``q_`` holds Q.
 
     The graph is the input's, or a kNN graph from the dataset recipe / ``n_neighbors``.
 
@@ -173,7 +174,7 @@ class SDCN(AutoEncoderMixin, BaseClusterer):
             out = model(x, adj)
         return FitResult(self._readout(out).cpu().numpy(), embedding=out.z, history=history,
                          extra={"module_": model, "soft_labels_": out.pred.cpu().numpy(),
-                                "cluster_centers_": model.mu.detach().cpu().numpy()})
+                                "q_": out.q.cpu().numpy(), "cluster_centers_": model.mu.detach().cpu().numpy()})
 
     def _readout(self, out: SDCNOutput) -> torch.Tensor:
         return (out.pred if self.readout == "pred" else out.q).argmax(dim=1)
