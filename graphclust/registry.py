@@ -1,7 +1,7 @@
 """Registry: lowercase method name -> estimator class. Adding a method = one line here."""
 from __future__ import annotations
 
-from .models import DAEGC, DCN, DEC, GAE, IDEC, SDCN, VGAE, AEKMeans, DeepCluster, KMeans, SDCNQ, Spectral
+from .models import DAEGC, DCN, DEC, GAE, IDEC, SDCN, VGAE, AEKMeans, DeepCluster, KMeans, SDCNQ, SDDECC, Spectral
 
 METHODS: dict[str, type] = {
     "kmeans": KMeans,
@@ -16,6 +16,7 @@ METHODS: dict[str, type] = {
     "daegc": DAEGC,
     "sdcn": SDCN,
     "sdcn_q": SDCNQ,
+    "sddecc": SDDECC,
 }
 
 

@@ -28,6 +28,8 @@ FAST_PARAMS = {
     "gae": {"hidden": 16, "latent": 4, "epochs": 5, "n_init": 2},
     "vgae": {"hidden": 16, "latent": 4, "epochs": 5, "n_init": 2},
     "daegc": {"hidden": 16, "latent": 4, "pretrain_epochs": 3, "epochs": 3, "n_init": 2},
+    "sddecc": {"channels": (4,), "latent": 4, "hidden": 8, "pretrain_epochs": 2, "epochs": 3, "batch_size": 32,
+               "n_init": 2},
     "deepcluster": {"hidden": (16,), "latent": 4, "epochs": 2, "batch_size": 32, "kmeans_n_init": 1},
 }
 

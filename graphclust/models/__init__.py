@@ -7,6 +7,7 @@ from .deepcluster import DeepCluster
 from .gae import GAE, VGAE
 from .kmeans import KMeans, kmeans
 from .sdcn import SDCN, SDCNQ
+from .sddecc import SDDECC
 from .spectral import Spectral
 
-__all__ = ["AEKMeans", "DAEGC", "DCN", "DEC", "DeepCluster", "GAE", "IDEC", "KMeans", "SDCN", "SDCNQ", "Spectral", "VGAE", "kmeans"]
+__all__ = ["AEKMeans", "DAEGC", "DCN", "DEC", "DeepCluster", "GAE", "IDEC", "KMeans", "SDCN", "SDCNQ", "SDDECC", "Spectral", "VGAE", "kmeans"]

@@ -1,0 +1,233 @@
+"""SDDECC: network shapes, the transfer operator, cached mini-batch propagation, the ablations,
+input kinds, determinism, and clustering of easy synthetic images."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from graphclust.graphs import gcn_norm
+from graphclust.metrics import cluster_acc_score
+from graphclust.models.sddecc import SDDECC, CachedPropagation, negative_permutation
+from graphclust.nn.sddecc import SDDECCModule, square_image_shape
+
+# small networks and a short, fast schedule; lr 5e-3 so that ~300 steps suffice
+FAST = dict(channels=(8, 16), latent=4, hidden=16, pretrain_epochs=30, epochs=40, batch_size=16, lr=5e-3, n_init=5,
+            verbose=False)
+TINY = {**FAST, "pretrain_epochs": 2, "epochs": 2}
+
+
+def bar_images(n_per: int = 30, side: int = 8, amplitude: float = 2.0, noise: float = 0.3, seed: int = 0):
+    """Three classes of side×side images (horizontal bar, vertical bar, two blocks) + Gaussian noise:
+    x [3·n_per, side, side] float32, y [3·n_per]."""
+    rng = np.random.default_rng(seed)
+    protos = np.zeros((3, side, side), np.float32)
+    mid = side // 2
+    protos[0, mid - 1:mid + 1, :] = 1.0
+    protos[1, :, mid - 1:mid + 1] = 1.0
+    protos[2, 1:mid - 1, 1:mid - 1] = 1.0
+    protos[2, mid:side - 1, mid:side - 1] = 1.0
+    y = np.repeat(np.arange(3), n_per)
+    x = amplitude * protos[y] + noise * rng.normal(size=(len(y), side, side))
+    return x.astype(np.float32), y
+
+
+@pytest.fixture(scope="module")
+def images():
+    return bar_images()
+
+
+@pytest.fixture(scope="module")
+def fitted(images):
+    x, _ = images
+    return SDDECC(n_clusters=3, random_state=0, **FAST).fit(x)
+
+
+# -- networks ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape, channels, feature, widths", [
+    ((1, 16, 16), (16, 32), (32, 4, 4), (256, 16, 32, 10, 10)),  # USPS
+    ((1, 28, 28), (16, 16, 32, 32), (32, 7, 7), (784, 16, 16, 32, 32, 10, 10)),  # MNIST / Fashion-MNIST
+])
+def test_paper_architectures(shape, channels, feature, widths):
+    n_pix = int(np.prod(shape))
+    module = SDDECCModule(n_pix, shape, n_clusters=10, latent=10)
+    assert module.encoder.channels == channels  # Table 2
+    assert module.encoder.feature_shape == feature  # C(x): M×M = 4×4 / 7×7
+    assert tuple([module.gcn[0].linear.in_features] + [g.linear.out_features for g in module.gcn]) == widths
+    module.reset_parameters(torch.Generator().manual_seed(0))
+    x = torch.rand(3, n_pix, generator=torch.Generator().manual_seed(1))
+    enc = module.encode(x)
+    assert enc.mu.shape == enc.logvar.shape == (3, 10)
+    assert enc.feature_map.shape == (3, *feature)
+    assert [p.shape for p in enc.pooled] == [(3, c) for c in channels]
+    assert module.decode(enc.mu).shape == (3, n_pix)
+    perm = negative_permutation(3, torch.Generator().manual_seed(2))
+    scores = module.mi_scores(enc.mu, enc.mu, enc.feature_map, perm)
+    assert scores.global_pos.shape == scores.global_neg.shape == (3,)
+    assert scores.local_pos.shape == scores.local_neg.shape == (3, *feature[1:])
+
+
+def test_flat_features_are_padded_into_a_square_image():
+    assert square_image_shape(8) == (1, 3, 3)
+    assert square_image_shape(9) == (1, 3, 3)
+    assert square_image_shape(1) == (1, 1, 1)
+    module = SDDECCModule(8, None, n_clusters=2, channels=(4,), latent=2)
+    module.reset_parameters(torch.Generator().manual_seed(0))
+    x = torch.arange(16.0).reshape(2, 8)
+    image = module.to_image(x)
+    assert image.shape == (2, 1, 3, 3) and image[:, 0, 2, 2].eq(0).all()  # the ninth pixel is padding
+    torch.testing.assert_close(module.to_flat(image), x)
+    assert module.decode(torch.zeros(2, 2)).shape == (2, 8)
+
+
+def _path_graph(n):
+    src = torch.arange(n - 1)
+    return torch.stack([torch.cat([src, src + 1]), torch.cat([src + 1, src])])
+
+
+def _small_module(delta):
+    module = SDDECCModule(16, (1, 4, 4), n_clusters=2, channels=(3, 5), latent=2, delta=delta)
+    module.reset_parameters(torch.Generator().manual_seed(0))
+    adj = gcn_norm(_path_graph(6), None, 6)
+    x = torch.rand(6, 16, generator=torch.Generator().manual_seed(1))
+    return module, adj, x
+
+
+def _posterior(module, adj, x):
+    enc = module.encode(x)
+    return module.cluster_posterior(adj @ x, module.transfer(enc), lambda layer, h: adj @ h)
+
+
+def test_cluster_posterior_rows_are_distributions():
+    y, mixed = _posterior(*_small_module(0.5))
+    assert y.shape == (6, 2)
+    torch.testing.assert_close(y.sum(1), torch.ones(6))
+    assert [h.shape[1] for h in mixed] == [3, 5, 2]  # H̃ widths: C_1, C_2, d
+
+
+def test_transfer_operator_delta_one_reads_only_the_encoder():
+    module, adj, x = _small_module(1.0)
+    before = _posterior(module, adj, x)[0]
+    with torch.no_grad():
+        module.gcn[0].linear.weight.mul_(3.0)  # H^(1) is entirely replaced by Z^(1)
+    torch.testing.assert_close(_posterior(module, adj, x)[0], before)
+    module, adj, x = _small_module(0.5)
+    before = _posterior(module, adj, x)[0]
+    with torch.no_grad():
+        module.gcn[0].linear.weight.mul_(3.0)
+    assert not torch.allclose(_posterior(module, adj, x)[0], before)
+
+
+def test_cached_propagation_is_exact_with_fresh_caches():
+    module, adj, x = _small_module(0.5)
+    with torch.no_grad():
+        y_full, mixed = _posterior(module, adj, x)
+        caches = [h.clone() for h in mixed]
+        idx = torch.tensor([4, 1, 2])
+        enc = module.encode(x[idx])
+        prop = CachedPropagation(adj, caches)
+        y_batch, _ = module.cluster_posterior((adj @ x)[idx], module.transfer(enc), prop.for_batch(idx))
+    torch.testing.assert_close(y_batch, y_full[idx])
+    for cache, h in zip(caches, mixed):  # the batch rows were written back (unchanged here)
+        torch.testing.assert_close(cache, h)
+
+
+def test_cached_propagation_reads_stale_rows_only_outside_the_batch():
+    adj = gcn_norm(_path_graph(4), None, 4)  # 0-1-2-3
+    cache = torch.zeros(4, 1)
+    prop = CachedPropagation(adj, [cache]).for_batch(torch.tensor([1, 2]))
+    h = torch.tensor([[1.0], [2.0]], requires_grad=True)  # fresh rows of nodes 1, 2
+    out = prop(0, h)
+    dense = adj.to_dense()
+    expected = dense[[1, 2]][:, [1, 2]] @ h.detach()  # neighbours 0 and 3 read 0 from the cache
+    torch.testing.assert_close(out.detach(), expected)
+    out.sum().backward()
+    assert h.grad is not None
+    torch.testing.assert_close(cache[[1, 2]], h.detach())
+
+
+def test_negative_permutation_has_no_fixed_points():
+    gen = torch.Generator().manual_seed(0)
+    for b in (2, 3, 17):
+        perm = negative_permutation(b, gen)
+        assert sorted(perm.tolist()) == list(range(b))
+        assert (perm != torch.arange(b)).all()
+
+
+# -- estimator -----------------------------------------------------------------------------------
+
+def test_full_model_clusters_easy_images(images, fitted):
+    x, y = images
+    assert cluster_acc_score(y, fitted.labels_) >= 0.9
+    assert fitted.labels_.shape == (90,) and fitted.labels_.dtype == np.int64
+    assert fitted.embedding_.shape == (90, 4)
+    assert fitted.soft_labels_.shape == (90, 3)
+    np.testing.assert_allclose(fitted.soft_labels_.sum(1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(fitted.labels_, fitted.soft_labels_.argmax(1))
+    assert fitted.cluster_centers_.shape == (3, 4)
+    stages = [h["stage"] for h in fitted.history_]
+    assert stages == ["pretrain"] * 30 + ["joint"] * 40
+    assert {"loss", "rec", "prior_kl", "mi_global", "mi_local"} <= set(fitted.history_[0])
+    assert {"loss", "rec", "clu", "mi_global", "mi_local"} <= set(fitted.history_[-1])
+
+
+@pytest.mark.parametrize("use_mi, use_gcn", [(False, False), (True, False), (False, True)])
+def test_ablations_fit(images, use_mi, use_gcn):
+    x, _ = images
+    model = SDDECC(n_clusters=3, use_mi=use_mi, use_gcn=use_gcn, random_state=0, **TINY).fit(x)
+    assert model.labels_.shape == (90,)
+    np.testing.assert_allclose(model.soft_labels_.sum(1), 1.0, atol=1e-5)
+    assert ("mi_global" in model.history_[-1]) == use_mi
+    assert (len(model.module_.gcn) > 0) == use_gcn
+
+
+def test_same_random_state_gives_identical_labels(images):
+    x, _ = images
+    a = SDDECC(n_clusters=3, random_state=3, **TINY).fit(x)
+    b = SDDECC(n_clusters=3, random_state=3, **TINY).fit(x)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_array_equal(a.soft_labels_, b.soft_labels_)
+
+
+def test_full_batch_and_mini_batch_paths(images):
+    x, _ = images
+    model = SDDECC(n_clusters=3, random_state=0, **{**TINY, "batch_size": 512}).fit(x)  # batch >= N: exact
+    assert model.labels_.shape == (90,)
+
+
+def test_image_layouts_agree_and_flat_input_works(images):
+    x, _ = images
+    a = SDDECC(n_clusters=3, random_state=0, **TINY).fit(x)  # [N, H, W]
+    b = SDDECC(n_clusters=3, random_state=0, **TINY).fit(x[:, None])  # [N, 1, H, W]
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    assert a.module_.image_shape == (1, 8, 8)
+    flat = SDDECC(n_clusters=3, random_state=0, **TINY).fit(x.reshape(90, 64)[:, :10])  # [N, F], no image shape
+    assert flat.module_.image_shape == (1, 4, 4) and flat.labels_.shape == (90,)
+
+
+def test_monitoring_labels_do_not_change_the_result(images):
+    x, y = images
+    plain = SDDECC(n_clusters=3, random_state=1, **TINY).fit(x)
+    watched = SDDECC(n_clusters=3, random_state=1, **TINY).fit(x, y)
+    np.testing.assert_array_equal(plain.labels_, watched.labels_)
+    assert "acc" in watched.history_[-1] and "acc" not in plain.history_[-1]
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"lambda1": -0.1}, "lambda1"),
+    ({"delta": 1.5}, "delta"),
+    ({"channels": ()}, "channels"),
+    ({"latent": 0}, "latent"),
+])
+def test_bad_parameters_are_clear_errors(images, params, message):
+    with pytest.raises(ValueError, match=message):
+        SDDECC(n_clusters=3, **{**TINY, **params}).fit(images[0])
+
+
+def test_defaults_are_the_papers():
+    params = SDDECC().get_params()
+    assert params["n_neighbors"] == 3 and params["delta"] == 0.5
+    assert params["lambda1"] in (0.001, 0.005, 0.01, 0.05, 0.1)
+    assert params["lambda2"] in (1, 1.25, 1.5, 1.75, 2)
+    assert params["use_mi"] and params["use_gcn"]
