@@ -1,4 +1,4 @@
-"""Command line: ``graphclust run | methods | datasets``.
+"""Command line: ``graphclust run | methods | datasets | bench``.
 
     graphclust run                                   # digits -> kNN graph -> default methods
     graphclust run --method dec,idec --dataset usps --seeds 10 --out results.json
@@ -180,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     datasets = sub.add_parser("datasets", help="list the catalog and which datasets are available")
     datasets.add_argument("--data-root", default=None)
     datasets.set_defaults(func=cmd_datasets)
+    from .bench.cli import add_bench_parser
+
+    add_bench_parser(sub)
     return parser
 
 

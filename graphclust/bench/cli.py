@@ -1,0 +1,156 @@
+"""``graphclust bench``: a resumable grid of methods × datasets × seeds, tables, figures and a report.
+
+    graphclust bench --config benchmarks/configs/reproduction.yaml --data-root ../shared/data --out benchmarks/results/
+    graphclust bench --methods kmeans,sdcn --datasets cora,usps --seeds 10
+    graphclust bench --config benchmarks/configs/reproduction.yaml --datasets cora --seeds 3   # a part of it
+    graphclust bench --config benchmarks/configs/reproduction.yaml --report-only              # tables/plots/report
+
+Every finished run is appended at once to ``<out>/<name>.jsonl``; run the same command again after
+an interruption and it skips what is done. Then ``<name>_tables.md``, ``<name>.csv``,
+``figures/<name>/*.png`` and the report (``REPRODUCTION.md`` for the reproduction config) are
+(re)written from the JSONL.
+"""
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+__all__ = ["add_bench_parser", "cmd_bench"]
+
+
+def add_bench_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``bench`` subcommand to ``subparsers`` (from ``ArgumentParser.add_subparsers``)."""
+    p = subparsers.add_parser("bench", help="benchmark grid: methods x datasets x seeds, resumable, with report",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    grid = p.add_argument_group("the grid")
+    grid.add_argument("--config", default=None, help="YAML config (benchmarks/configs/*.yaml)")
+    grid.add_argument("--methods", default=None,
+                      help="comma-separated methods; with --config: run only these of its methods")
+    grid.add_argument("--datasets", default=None,
+                      help="comma-separated datasets; with --config: run only these of its datasets")
+    grid.add_argument("--seeds", dest="seed_list", default=None, metavar="N|LIST",
+                      help="N (seeds 0..N-1, default 10) or a list such as 0,3,7 (one seed k: 'k,'); "
+                           "with --config: keep only these seeds")
+    grid.add_argument("--param", action="append", default=[], metavar="[METHOD:]KEY=VALUE",
+                      help="hyperparameter for every method that accepts it, or for METHOD only (repeatable)")
+    grid.add_argument("--name", default=None, help="output base name (default: the config's name, else 'bench')")
+    grid.add_argument("--share-pretraining", action="store_true", default=None,
+                      help="AE-based methods of a (dataset, seed) share one pretrained autoencoder")
+    grid.add_argument("--no-monitor", action="store_true",
+                      help="do not pass labels to fit (no monitored curves, no best-epoch column)")
+    run = p.add_argument_group("running")
+    run.add_argument("--data-root", default=None, help="data folder (default $GRAPHCLUST_DATA or ./datasets)")
+    run.add_argument("--out", default="benchmarks/results", help="results folder (default benchmarks/results)")
+    run.add_argument("--device", default=None, help="cpu, cuda, cuda:N or auto (default: the config's, else cpu)")
+    run.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
+    run.add_argument("--max-runs", type=int, default=None, help="stop after this many runs (resume later)")
+    run.add_argument("--retry-failed", action="store_true", help="run again the runs recorded as failed")
+    run.add_argument("--dry-run", action="store_true", help="list what would run, run nothing")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument("--import-legacy", action="append", default=[], metavar="JSONL",
+                     help="first take over the runs of this grid found in a JSONL of the earlier "
+                          "benchmarks/reproduce_*.py scripts (same protocol), so they are not run again")
+    out = p.add_argument_group("report")
+    out.add_argument("--report-only", action="store_true",
+                     help="rebuild tables, figures and the report from the JSONL without running")
+    out.add_argument("--no-plots", action="store_true", help="tables and report without figures")
+    out.add_argument("--reference", default=None, help="published numbers (default benchmarks/reference/papers.yaml)")
+    p.set_defaults(func=cmd_bench)
+    return p
+
+
+def _grid(args):
+    from ..cli import _parse_params
+    from .grid import build_grid, load_config, with_params
+
+    params = _parse_params(args.param)
+    settings = {"device": args.device, "threads": args.threads, "share_pretraining": args.share_pretraining,
+                "monitor": False if args.no_monitor else None, "name": args.name}
+    settings = {k: v for k, v in settings.items() if v is not None}
+    if args.config:
+        config = {**load_config(args.config), **settings}
+        grid = build_grid(with_params(config, params), source=args.config)
+        return grid.filter(methods=args.methods, datasets=args.datasets, seeds=_seeds(args.seed_list))
+    if not (args.methods and args.datasets):
+        raise ValueError("give --config FILE, or --methods and --datasets (see graphclust bench --help)")
+    seeds = _seeds(args.seed_list) if args.seed_list is not None else 10
+    config = {"name": "bench", "methods": _names(args.methods), "datasets": _names(args.datasets), "seeds": seeds,
+              **settings}
+    return build_grid(with_params(config, params))
+
+
+def _seeds(text: str | None):
+    """'10' -> 10 (seeds 0..9); '0,3' or '5,' -> that list; None -> None."""
+    if text is None:
+        return None
+    return int(text) if text.strip().isdigit() else text
+
+
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _command(args) -> str:
+    parts = ["graphclust", "bench"]
+    for flag, value in (("--config", args.config), ("--methods", args.methods), ("--datasets", args.datasets),
+                        ("--seeds", args.seed_list), ("--name", args.name), ("--data-root", args.data_root),
+                        ("--out", args.out), ("--device", args.device), ("--threads", args.threads)):
+        if value is not None:
+            parts += [flag, str(value)]
+    for item in args.param:
+        parts += ["--param", item]
+    for flag, on in (("--share-pretraining", args.share_pretraining), ("--no-monitor", args.no_monitor)):
+        if on:
+            parts.append(flag)
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def cmd_bench(args) -> int:
+    from .report import write_outputs
+    from .runner import done_keys, import_legacy, jsonl_path, read_records, run_grid
+
+    if args.report_only and not args.config and not (args.methods and args.datasets):
+        # tables, figures and report of whatever <out>/<name>.jsonl holds
+        written = write_outputs(Path(args.out), args.name or "bench", reference_path=args.reference,
+                                plots=not args.no_plots, data_root=args.data_root)
+        print(f"report: {written['report']}\ntables: {written['tables_md']}, {written['csv']}")
+        return 0
+    grid = _grid(args)
+    threads = args.threads or grid.settings.get("threads")
+    if threads:
+        import torch
+
+        torch.set_num_threads(int(threads))
+    out = Path(args.out)
+    data_root = args.data_root if args.data_root is not None else grid.settings.get("data_root")
+    log = (lambda *a: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
+
+    if args.dry_run:
+        done = done_keys(read_records(jsonl_path(out, grid.name)), retry_failed=args.retry_failed)
+        pending = [s for s in grid.specs if s.key not in done]
+        print(f"{grid.name}: {len(grid.specs)} runs, {len(grid.specs) - len(pending)} done, {len(pending)} to run")
+        counts: dict[tuple, list[int]] = {}
+        for spec in pending:
+            counts.setdefault((spec.dataset, spec.method, spec.params_hash), []).append(spec.seed)
+        for (dataset, method, _), seeds in counts.items():
+            print(f"  {dataset:14s} {method:12s} seeds {','.join(map(str, seeds))}")
+        for entry in grid.skipped:
+            print(f"  skipped: {entry['dataset']} / {entry['method']}: {entry['reason']}")
+        return 0
+
+    for legacy in args.import_legacy:
+        log(f"{import_legacy(legacy, grid, out)} runs taken over from {legacy}")
+    if not args.report_only:
+        summary = run_grid(grid, out, data_root=data_root, max_runs=args.max_runs, retry_failed=args.retry_failed,
+                           progress=not args.quiet)
+        log(f"{summary.ran} runs done now ({summary.failed} failed), {summary.already_done} were already done, "
+            f"{summary.left} left; records in {summary.path}")
+        for dataset, why in summary.unavailable.items():
+            log(f"warning: {dataset} not available: {why}")
+    written = write_outputs(out, grid.name, grid=grid, reference_path=args.reference or grid.settings.get("reference"),
+                            plots=not args.no_plots, command=_command(args), data_root=data_root,
+                            tsne_points=grid.settings.get("tsne_points", 5000), log=log)
+    print(f"report: {written['report']}\ntables: {written['tables_md']}, {written['csv']}")
+    return 0

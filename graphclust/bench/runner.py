@@ -1,0 +1,565 @@
+"""Run a benchmark grid: each finished run appended at once to a JSONL file; a rerun skips what is done.
+
+One record per run (one JSON line)::
+
+    key, status ("ok" | "failed"), dataset, method, seed, params, params_hash,
+    metrics          {acc, nmi, ari, f1, modularity, conductance} of the final model (headline),
+    "best_epoch_acc (label-selected, comparison only)", best_epoch,
+                     max of the monitored per-epoch ACC: what papers that pick the best epoch by
+                     ACC report; a comparison figure only, never a result,
+    time_s, peak_rss_mib, peak_rss_scope, n_clusters, n_samples, epochs_run,
+    config           model.get_params() made JSON-safe, with the class name,
+    history          per-epoch dicts (losses; monitored metrics when labels were passed),
+    embedding        path of the subsampled float16 embedding (.npz) relative to the JSONL, or None,
+    pretraining      {"shared": true, "time_s", "cache_hit"} when the AE was shared,
+    versions, device, monitored, started, error / traceback (failed runs).
+
+Every method of a dataset sees the same graph (built once per dataset by
+:func:`graphclust.cli.prepare_graph`) and the same seeds. Labels are passed to ``fit`` only to
+log monitoring metrics: they never change the result (tested), and the headline metrics are
+those of the final model.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import resource
+import time
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .grid import MAX_EMBEDDING_ROWS, Grid, RunSpec
+
+__all__ = ["BEST_EPOCH_KEY", "RunSummary", "run_grid", "run_spec", "fit_spec", "read_records", "append_record",
+           "done_keys", "record_key", "jsonl_path", "json_safe", "device_info", "embedding_sample", "import_legacy",
+           "status_kib", "reset_peak_rss", "peak_rss_mib"]
+
+BEST_EPOCH_KEY = "best_epoch_acc (label-selected, comparison only)"
+
+
+# --------------------------------------------------------------------------- the JSONL file
+
+
+def jsonl_path(out_dir, name: str) -> Path:
+    return Path(out_dir) / f"{name}.jsonl"
+
+
+def read_records(path) -> list[dict]:
+    """Every record of a JSONL results file, in file order (none if it does not exist).
+
+    A line that is not valid JSON (the tail of a run killed while writing) is skipped with a
+    warning; the next append starts on a fresh line.
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            warnings.warn(f"{path}:{number}: skipping a line that is not valid JSON (an interrupted write?)",
+                          stacklevel=2)
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
+
+
+def append_record(path, record: dict) -> None:
+    """Append one record as one line, flushed and fsync'ed, under an exclusive file lock."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = (json.dumps(json_safe(record), allow_nan=False) + "\n").encode("utf-8")
+    with path.open("ab+") as fh:
+        with _locked(fh):
+            fh.seek(0, os.SEEK_END)
+            if fh.tell() > 0:
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":  # a torn last line: start on a fresh one
+                    fh.write(b"\n")
+            fh.write(line)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+@contextlib.contextmanager
+def _locked(fh):
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def record_key(record: dict) -> tuple[str, str, int, str]:
+    return (record["dataset"], record["method"], int(record["seed"]), record["params_hash"])
+
+
+def done_keys(records: list[dict], retry_failed: bool = False) -> set[tuple]:
+    """Keys of finished runs: successful ones, and failed ones unless ``retry_failed``."""
+    return {record_key(r) for r in records
+            if "params_hash" in r and (r.get("status") == "ok" or (r.get("status") == "failed" and not retry_failed))}
+
+
+# --------------------------------------------------------------------------- JSON, machine, memory
+
+
+def json_safe(value):
+    """``value`` with tuples as lists, numpy scalars as numbers, NaN/inf as None, objects as repr."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if value is None or isinstance(value, (bool, str, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, np.generic):
+        return json_safe(value.item())
+    if isinstance(value, np.ndarray):
+        return json_safe(value.tolist()) if value.size <= 64 else f"<array shape={list(value.shape)}>"
+    try:
+        import torch
+
+        if isinstance(value, torch.nn.Module):
+            return f"<{type(value).__name__} module>"
+        if isinstance(value, torch.Tensor):
+            return json_safe(value.detach().cpu().numpy())
+    except ImportError:  # pragma: no cover
+        pass
+    return repr(value)
+
+
+def _rounded(value):
+    """Floats of a history to 6 significant digits (the JSONL stays small)."""
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.6g}")
+    return value
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def device_info(device: str = "cpu") -> dict:
+    """Where the runs execute: device, torch threads, CPU model and count, GPU name."""
+    import torch
+
+    from ..base import check_device
+
+    dev = check_device(device)
+    info = {"device": str(dev), "torch_threads": torch.get_num_threads(), "cpu": _cpu_name(),
+            "cpu_count": os.cpu_count(), "platform": platform.platform()}
+    if dev.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(dev)
+    return info
+
+
+def status_kib(field_name: str) -> int:
+    """A field of /proc/self/status in KiB (``VmRSS``, ``VmHWM``, ...); -1 where unavailable."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(field_name + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return -1
+
+
+def reset_peak_rss() -> bool:
+    """Reset this process's peak-RSS counter (VmHWM; Linux >= 4.0) so the next peak is one run's."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return status_kib("VmHWM") > 0
+    except OSError:
+        return False
+
+
+def peak_rss_mib() -> float:
+    """Peak RSS (MiB) since the last :func:`reset_peak_rss`, else of the whole process."""
+    hwm = status_kib("VmHWM")
+    if hwm > 0:
+        return hwm / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def _gpu_peak_reset(device: str):
+    """Reset CUDA's peak-memory counter when ``device`` is a GPU; returns the device or None."""
+    if not str(device).startswith(("cuda", "auto")):
+        return None
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    from ..base import check_device
+
+    dev = check_device(device)
+    if dev.type != "cuda":
+        return None
+    torch.cuda.reset_peak_memory_stats(dev)
+    return dev
+
+
+# --------------------------------------------------------------------------- one run
+
+
+def embedding_sample(n: int, max_rows: int = MAX_EMBEDDING_ROWS) -> np.ndarray:
+    """The rows kept of a dataset's embeddings: the same ≤ ``max_rows`` for every method (seeded)."""
+    if n <= max_rows:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(0).choice(n, size=max_rows, replace=False))
+
+
+def _without_labels(data):
+    """A shallow copy of ``data`` without ``y``: labels reach ``fit`` only through its ``y=``."""
+    features = copy.copy(data)  # PyG: a new store sharing the tensors
+    if "y" in features:
+        del features.y
+    return features
+
+
+_AE_SCHEDULE = ("hidden", "latent", "pretrain_epochs", "batch_size", "pretrain_lr")
+
+
+def _shared_autoencoder(model, features, seed: int, cache: dict, verbose: bool):
+    """The AE that ``model`` would pretrain for itself with ``random_state=seed``, pretrained once.
+
+    Replays what :meth:`BaseClusterer.fit` does before ``_fit`` pretrains: one draw from the
+    seeded generator (the numpy RNG's seed), then the autoencoder's initialisation and
+    pretraining from the same generator. The weights therefore equal the method's own
+    (tested with AE+KMeans); later random draws of the method differ, so a shared run has a
+    key of its own. Returns (autoencoder, pretraining history, pretraining seconds, cache hit).
+    """
+    import torch
+
+    from ..base import check_device, check_random_state
+    from ..graphs.inputs import as_data
+    from ..training import PretrainConfig, build_pretrained_autoencoder
+
+    device = check_device(getattr(model, "device", "cpu"))
+    key = (seed, str(device), json.dumps(json_safe({k: getattr(model, k) for k in _AE_SCHEDULE}), sort_keys=True))
+    if key in cache:
+        ae, history, seconds = cache[key]
+        return ae, history, seconds, True
+    generator = check_random_state(seed)
+    torch.randint(0, 2**62, (1,), generator=generator)  # the draw fit() makes for its numpy RNG
+    x = as_data(features).x.to(device)
+    start = time.perf_counter()
+    config = PretrainConfig(epochs=model.pretrain_epochs, batch_size=model.batch_size, lr=model.pretrain_lr)
+    ae, history = build_pretrained_autoencoder(x, hidden=model.hidden, latent=model.latent, config=config,
+                                               generator=generator, verbose=verbose)
+    seconds = time.perf_counter() - start
+    cache[key] = (ae, history, seconds)
+    return ae, history, seconds, False
+
+
+def _estimator_params(params: dict) -> dict:
+    """Config values -> estimator arguments: lists become tuples (layer widths)."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+
+
+@dataclass
+class FitOutcome:
+    model: object
+    time_s: float  # fit, plus the shared pretraining's time when there was one
+    history: list = field(default_factory=list)  # pretraining (when shared) + the model's own
+    pretraining: dict | None = None
+
+
+def fit_spec(spec: RunSpec, data, *, monitor: bool = True, device: str = "cpu", verbose: bool = False,
+             pretrain_cache: dict | None = None) -> FitOutcome:
+    """Fit ``spec``'s method on ``data`` as the benchmark does (no evaluation, no record).
+
+    ``data`` carries ``y``; ``fit`` receives the data without it and, when ``monitor``, the labels
+    through ``y=`` for the per-epoch monitoring metrics only.
+    """
+    from ..registry import make_method
+
+    y = None if data.y is None else data.y.cpu().numpy()
+    n_clusters = int(y.max()) + 1 if y is not None else None
+    params = {"n_clusters": n_clusters, **_estimator_params(spec.params), "random_state": spec.seed,
+              "device": device, "verbose": verbose}
+    if params["n_clusters"] is None:
+        raise ValueError(f"dataset {spec.dataset!r} has no labels: set n_clusters in the params")
+    model = make_method(spec.method, **params)
+    features = _without_labels(data)
+    pretraining, pre_history, pre_s = None, [], 0.0
+    if spec.shared_pretraining:
+        ae, pre_history, pre_s, hit = _shared_autoencoder(model, features, spec.seed,
+                                                          {} if pretrain_cache is None else pretrain_cache, verbose)
+        model.set_params(pretrained=ae)
+        pretraining = {"shared": True, "time_s": pre_s, "cache_hit": hit}
+    start = time.perf_counter()
+    model.fit(features, y=y if monitor else None)
+    fit_s = time.perf_counter() - start
+    return FitOutcome(model, fit_s + pre_s, list(pre_history) + list(model.history_), pretraining)
+
+
+def _best_epoch(history: list[dict]) -> tuple[float | None, int | None]:
+    best, where = None, None
+    for i, record in enumerate(history):
+        acc = record.get("acc")
+        if isinstance(acc, (int, float)) and math.isfinite(acc) and (best is None or acc > best):
+            best, where = float(acc), i
+    return best, where
+
+
+def _save_embedding(path: Path, embedding: np.ndarray, labels: np.ndarray, y, index: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sub = np.clip(np.asarray(embedding, dtype=np.float32)[index], -65504, 65504)  # float16 range
+    arrays = {"index": index.astype(np.int32), "embedding": sub.astype(np.float16),
+              "labels": np.asarray(labels)[index].astype(np.int32)}
+    if y is not None:
+        arrays["y"] = np.asarray(y)[index].astype(np.int32)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def run_spec(spec: RunSpec, data, *, monitor: bool = True, device: str = "cpu", verbose: bool = False,
+             pretrain_cache: dict | None = None, embedding_path: Path | None = None, embedding_ref: str | None = None,
+             sample_index: np.ndarray | None = None, env: dict | None = None, machine: dict | None = None) -> dict:
+    """Run one spec and return its record; an exception becomes a ``failed`` record.
+
+    ``KeyboardInterrupt`` is not caught: an interrupted run leaves no record and is redone.
+    """
+    from ..metrics import evaluate
+
+    record = {"key": "|".join(map(str, spec.key)), "status": "ok", "dataset": spec.dataset, "method": spec.method,
+              "seed": spec.seed, "params": spec.params, "params_hash": spec.params_hash,
+              "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    scope = "run" if reset_peak_rss() else "process"
+    gpu = _gpu_peak_reset(device)
+    start = time.perf_counter()
+    try:
+        outcome = fit_spec(spec, data, monitor=monitor, device=device, verbose=verbose, pretrain_cache=pretrain_cache)
+        model = outcome.model
+        y = data.y.cpu().numpy()
+        metrics = evaluate(y, model.labels_, graph=data)
+        best, best_at = _best_epoch(outcome.history)
+        config = {"class": type(model).__name__, **json_safe(model.get_params())}
+        if outcome.pretraining:
+            config["pretrained"] = f"shared AE pretrained by the harness (seed {spec.seed})"
+        embedding = None
+        if embedding_path is not None and model.embedding_ is not None:
+            index = embedding_sample(len(y)) if sample_index is None else sample_index
+            _save_embedding(embedding_path, model.embedding_, model.labels_, y, index)
+            embedding = embedding_ref or str(embedding_path)
+        record.update({
+            "metrics": metrics,
+            BEST_EPOCH_KEY: best,
+            "best_epoch": best_at,
+            "time_s": outcome.time_s,
+            "n_clusters": int(model.n_clusters),
+            "n_samples": int(len(y)),
+            "epochs_run": len(outcome.history),
+            "config": config,
+            "history": [{k: _rounded(v) for k, v in json_safe(h).items()} for h in outcome.history],
+            "embedding": embedding,
+            "monitored": bool(monitor),
+        })
+        if outcome.pretraining:
+            record["pretraining"] = outcome.pretraining
+    except Exception as err:  # a failed run is recorded and the grid goes on
+        record.update({"status": "failed", "error": f"{type(err).__name__}: {err}",
+                       "traceback": traceback.format_exc(limit=-8), "time_s": time.perf_counter() - start})
+    record["peak_rss_mib"] = peak_rss_mib()
+    record["peak_rss_scope"] = scope
+    if gpu is not None:
+        import torch
+
+        record["peak_gpu_mib"] = torch.cuda.max_memory_allocated(gpu) / 2**20
+    record["versions"] = env or {}
+    record["device"] = machine or {"device": device}
+    return record
+
+
+# --------------------------------------------------------------------------- the grid
+
+
+@dataclass
+class RunSummary:
+    """What one call of :func:`run_grid` did."""
+
+    path: Path
+    total: int  # runs in the grid
+    already_done: int  # found in the JSONL (skipped)
+    ran: int  # run now (ok or failed)
+    failed: int  # of those, failed
+    left: int  # still pending (limit reached or dataset unavailable)
+    unavailable: dict = field(default_factory=dict)  # dataset -> why it could not be loaded
+
+
+def _load_dataset(name: str, data_root, verbose: bool):
+    from ..cli import prepare_graph
+    from ..data import load_dataset
+
+    data = load_dataset(name, root=data_root)
+    if data.y is None:
+        raise ValueError(f"dataset {name!r} has no labels to evaluate against")
+    return prepare_graph(data, verbose=verbose)
+
+
+def run_grid(grid: Grid, out_dir, *, data_root=None, max_runs: int | None = None, retry_failed: bool = False,
+             progress: bool = True, verbose_runs: bool | None = None) -> RunSummary:
+    """Run every spec of ``grid`` not yet in ``<out_dir>/<grid.name>.jsonl``; append each record at once.
+
+    Args:
+        grid: from :func:`graphclust.bench.grid.build_grid` or ``grid_from_lists``.
+        out_dir: results folder (JSONL, ``embeddings/<name>/``).
+        data_root: where the dataset files are (default: the grid's, else the catalog default).
+        max_runs: stop after this many runs (the rest stays pending for the next call).
+        retry_failed: run again the specs whose last record is a failure.
+        progress: an overall bar over the runs with ETA, and the methods' own per-run bars.
+        verbose_runs: the methods' ``verbose`` (default: ``progress``).
+
+    Kill it at any point and call it again: finished runs are skipped, nothing is lost.
+    """
+    from tqdm.auto import tqdm
+
+    from ..cli import versions
+
+    settings = grid.settings
+    out_dir = Path(out_dir)
+    path = jsonl_path(out_dir, grid.name)
+    data_root = data_root if data_root is not None else settings.get("data_root")
+    verbose_runs = progress if verbose_runs is None else verbose_runs
+    done = done_keys(read_records(path), retry_failed=retry_failed)
+    pending = [s for s in grid.specs if s.key not in done]
+    already = len(grid.specs) - len(pending)
+    todo = pending if max_runs is None else pending[:max(int(max_runs), 0)]
+    summary = RunSummary(path, len(grid.specs), already, 0, 0, len(pending))
+    if not todo:
+        return summary
+    env, machine = versions(), device_info(settings.get("device", "cpu"))
+    first_seed = grid.first_seeds()
+    embed_mode = settings.get("save_embeddings", "first")
+    by_dataset: dict[str, list[RunSpec]] = {}
+    for spec in todo:
+        by_dataset.setdefault(spec.dataset, []).append(spec)
+
+    if progress:
+        tqdm.write(f"{grid.name}: {len(grid.specs)} runs, {already} already in {path}, {len(todo)} to run now")
+    bar = tqdm(total=len(todo), desc="bench", unit="run", smoothing=0, dynamic_ncols=True, disable=not progress)
+    try:
+        for dataset, specs in by_dataset.items():
+            try:
+                with tqdm.external_write_mode():  # the graph report prints between bar refreshes
+                    data = _load_dataset(dataset, data_root, verbose=progress)
+            except (FileNotFoundError, ValueError, OSError) as err:
+                summary.unavailable[dataset] = str(err).splitlines()[0]
+                bar.write(f"{dataset}: not available, {len(specs)} runs left pending: {summary.unavailable[dataset]}")
+                bar.update(len(specs))
+                continue
+            index = embedding_sample(data.num_nodes)
+            cache: dict = {}
+            for spec in specs:
+                if any(key[0] != spec.seed for key in cache):
+                    cache.clear()  # specs come seed by seed: keep only this seed's autoencoders
+                bar.set_description(f"{dataset} {spec.method} seed {spec.seed}")
+                keep = embed_mode == "all" or (embed_mode == "first" and spec.seed == first_seed[spec.group])
+                ref = f"embeddings/{grid.name}/{dataset}_{spec.method}_{spec.params_hash}_seed{spec.seed}.npz"
+                record = run_spec(spec, data, monitor=settings.get("monitor", True),
+                                  device=settings.get("device", "cpu"), verbose=verbose_runs, pretrain_cache=cache,
+                                  embedding_path=out_dir / ref if keep else None, embedding_ref=ref,
+                                  sample_index=index, env=env, machine=machine)
+                append_record(path, record)
+                summary.ran += 1
+                summary.left -= 1
+                summary.failed += record["status"] == "failed"
+                bar.update(1)
+                bar.write(_one_line(record))
+            del data, cache
+    finally:
+        bar.close()
+    return summary
+
+
+def _one_line(record: dict) -> str:
+    head = f"{record['dataset']} {record['method']} seed {record['seed']}"
+    if record["status"] != "ok":
+        return f"{head}: FAILED {record.get('error', '')}"
+    metrics = " ".join(f"{k}={v:.4f}" for k, v in record["metrics"].items() if v is not None)
+    return f"{head}: {metrics} ({record['time_s']:.1f}s)"
+
+
+# --------------------------------------------------------------------------- earlier scripts' records
+
+_LEGACY_OWN = {"n_clusters", "random_state", "verbose", "device"}
+
+
+def _legacy_params(config: str) -> dict[str, str] | None:
+    """``"SDCN(n_clusters=6, lr=0.0001, random_state=0)"`` -> {"lr": "0.0001"} (values as repr text)."""
+    import re
+
+    match = re.fullmatch(r"\s*\w+\((.*)\)\s*", config or "")
+    if match is None:
+        return None
+    params = {}
+    for item in re.split(r",\s*(?=\w+=)", match.group(1)) if match.group(1) else []:
+        key, _, value = item.partition("=")
+        params[key.strip()] = value.strip()
+    return {k: v for k, v in params.items() if k not in _LEGACY_OWN}
+
+
+def import_legacy(legacy_path, grid: Grid, out_dir) -> int:
+    """Add to the grid's JSONL the runs of the earlier scripts (``benchmarks/reproduce_*.py``) that
+    are runs of this grid, so they are not computed again; returns how many were added.
+
+    A legacy record (flat ``acc``/``nmi``/``ari``/``f1``, ``time``, ``config`` repr) is taken when
+    its (dataset, method, seed) is a spec of the grid that pretrains by itself, and its config
+    repr shows exactly the spec's parameters beyond the defaults — the same protocol (final model,
+    labels only monitored, the dataset's shared graph). Records whose AE came from elsewhere
+    (``pretrained=``) are left out. Imported records have no modularity, conductance, history or
+    embedding; they carry ``imported_from``.
+    """
+    out = jsonl_path(out_dir, grid.name)
+    have = {record_key(r) for r in read_records(out) if "params_hash" in r}
+    specs = {(s.dataset, s.method, s.seed): s for s in grid.specs}
+    added = 0
+    for old in read_records(legacy_path):
+        spec = specs.get((old.get("dataset"), old.get("method"), old.get("seed")))
+        if spec is None or spec.shared_pretraining or spec.key in have or "params_hash" in old:
+            continue
+        shown = _legacy_params(str(old.get("config", "")))
+        wanted = {k: repr(tuple(v) if isinstance(v, list) else v) for k, v in spec.params.items()}
+        if shown is None or "pretrained" in shown or shown != wanted:
+            continue
+        record = {"key": "|".join(map(str, spec.key)), "status": "ok", "dataset": spec.dataset,
+                  "method": spec.method, "seed": spec.seed, "params": spec.params, "params_hash": spec.params_hash,
+                  "metrics": {m: old[m] for m in ("acc", "nmi", "ari", "f1") if m in old},
+                  BEST_EPOCH_KEY: None, "best_epoch": None, "time_s": old.get("time"),
+                  "epochs_run": old.get("epochs_run"), "config": {"repr": old.get("config")}, "history": [],
+                  "embedding": None, "monitored": True, "peak_rss_mib": old.get("peak_rss_mib"),
+                  "peak_rss_scope": "process", "versions": old.get("versions") or {}, "device": {"device": "cpu"},
+                  "imported_from": Path(legacy_path).name}
+        append_record(out, record)
+        have.add(spec.key)
+        added += 1
+    return added

@@ -1,0 +1,204 @@
+"""The runner: JSONL records, resume after a limit / a kill / a torn line, failures, monitoring."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import FAST_PARAMS
+from graphclust.bench import runner
+from graphclust.bench.grid import RunSpec, build_grid, grid_from_lists
+from graphclust.bench.runner import (BEST_EPOCH_KEY, append_record, embedding_sample, fit_spec, import_legacy,
+                                     read_records, record_key, run_grid)
+from graphclust.data import make_sbm
+from graphclust.registry import METHODS
+
+GAE_FAST = {"hidden": 16, "latent": 4, "epochs": 5}
+
+
+@pytest.fixture
+def grid():
+    """2 datasets x 3 methods x 2 seeds = 12 runs of well under a second each."""
+    return grid_from_lists("kmeans,spectral,gae", "sbm,blobs", seeds=2,
+                           params={"n_init": 2, **{f"gae:{k}": v for k, v in GAE_FAST.items()}}, name="tiny")
+
+
+@pytest.fixture(scope="module")
+def sbm():
+    return make_sbm(n_per_block=(30, 30, 30), p_in=0.3, p_out=0.01, n_features=8, random_state=0)
+
+
+def ok_keys(path):
+    return [record_key(r) for r in read_records(path) if r["status"] == "ok"]
+
+
+def counting_fit(monkeypatch, fail_at: int | None = None) -> list:
+    """Count the fits of the runner; raise KeyboardInterrupt (a kill) at call ``fail_at``."""
+    calls = []
+    real = runner.fit_spec
+
+    def fit(spec, *args, **kwargs):
+        calls.append(spec.key)
+        if fail_at is not None and len(calls) == fail_at:
+            raise KeyboardInterrupt
+        return real(spec, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "fit_spec", fit)
+    return calls
+
+
+def test_resume_after_a_limit_a_kill_and_a_torn_line_loses_and_repeats_nothing(grid, tmp_path, monkeypatch):
+    summary = run_grid(grid, tmp_path, max_runs=5, progress=False)
+    path = tmp_path / "tiny.jsonl"
+    assert (summary.ran, summary.left) == (5, 7) and len(ok_keys(path)) == 5
+
+    calls = counting_fit(monkeypatch, fail_at=3)
+    with pytest.raises(KeyboardInterrupt):  # killed during its third run
+        run_grid(grid, tmp_path, progress=False)
+    assert len(ok_keys(path)) == 7  # two more finished before the kill, the third left no record
+    with path.open("a") as fh:
+        fh.write('{"key": "sbm|gae|1|x", "status": "o')  # a write cut short by the kill
+
+    calls = counting_fit(monkeypatch)
+    with pytest.warns(UserWarning, match="not valid JSON"):
+        summary = run_grid(grid, tmp_path, progress=False)
+    assert summary.already_done == 7 and summary.ran == 5 and len(calls) == 5
+    with pytest.warns(UserWarning, match="not valid JSON"):
+        keys = ok_keys(path)
+    assert sorted(keys) == sorted(s.key for s in grid.specs)  # nothing lost, nothing twice
+
+    calls = counting_fit(monkeypatch)
+    with pytest.warns(UserWarning):
+        assert run_grid(grid, tmp_path, progress=False).ran == 0
+    assert calls == []
+
+
+def test_a_record_holds_metrics_config_history_and_environment(grid, tmp_path):
+    run_grid(grid.filter(datasets="sbm"), tmp_path, progress=False)
+    records = {(r["method"], r["seed"]): r for r in read_records(tmp_path / "tiny.jsonl")}
+    gae = records[("gae", 0)]
+    assert gae["status"] == "ok" and gae["params"] == {"n_init": 2, **GAE_FAST}
+    assert set(gae["metrics"]) == {"acc", "nmi", "ari", "f1", "modularity", "conductance"}
+    assert gae["config"]["class"] == "GAE" and gae["config"]["random_state"] == 0 and gae["config"]["n_clusters"] == 3
+    assert gae["epochs_run"] == len(gae["history"]) == 5 and "loss" in gae["history"][0]
+    monitored = [h["acc"] for h in gae["history"] if "acc" in h]
+    assert monitored and gae[BEST_EPOCH_KEY] == pytest.approx(max(monitored), rel=1e-5)  # a column apart
+    assert "acc" not in gae  # the headline metrics live under "metrics" only
+    assert records[("kmeans", 0)][BEST_EPOCH_KEY] is None
+    for key in ("time_s", "peak_rss_mib", "versions", "device", "started", "n_samples"):
+        assert key in gae
+    assert gae["peak_rss_mib"] > 0 and "torch" in gae["versions"] and gae["device"]["device"] == "cpu"
+
+    assert records[("gae", 1)]["embedding"] is None  # only the first seed keeps its embedding
+    stored = np.load(tmp_path / gae["embedding"])
+    assert stored["embedding"].dtype == np.float16 and stored["embedding"].shape == (150, 4)
+    assert stored["labels"].shape == stored["y"].shape == stored["index"].shape == (150,)
+    assert records[("kmeans", 0)]["embedding"] is None  # k-means has no embedding
+
+
+def test_a_failing_run_is_recorded_and_the_grid_goes_on(tmp_path):
+    grid = build_grid({"name": "fail", "datasets": ["sbm"], "methods": ["kmeans", "spectral"], "seeds": 1,
+                       "params": {"kmeans": {"n_clusters": 1000, "n_init": 2}, "spectral": {"n_init": 2}}})
+    summary = run_grid(grid, tmp_path, progress=False)
+    assert (summary.ran, summary.failed) == (2, 1)
+    records = {r["method"]: r for r in read_records(tmp_path / "fail.jsonl")}
+    assert records["kmeans"]["status"] == "failed" and "n_clusters=1000" in records["kmeans"]["error"]
+    assert records["spectral"]["status"] == "ok"
+    assert run_grid(grid, tmp_path, progress=False).ran == 0  # a failure is not repeated by default
+    assert run_grid(grid, tmp_path, progress=False, retry_failed=True).ran == 1
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_monitoring_labels_never_change_the_result(method, sbm):
+    spec = RunSpec("sbm", method, 0, dict(FAST_PARAMS[method]))
+    watched = fit_spec(spec, sbm, monitor=True).model
+    blind = fit_spec(spec, sbm, monitor=False).model
+    np.testing.assert_array_equal(watched.labels_, blind.labels_)
+    if watched.embedding_ is not None:
+        np.testing.assert_array_equal(watched.embedding_, blind.embedding_)
+    assert not any("acc" in h for h in blind.history_)
+
+
+def test_shared_pretraining_gives_each_method_its_own_autoencoder(sbm):
+    params = {k: v for k, v in FAST_PARAMS["ae_kmeans"].items()}
+    own = fit_spec(RunSpec("sbm", "ae_kmeans", 3, params), sbm)
+    cache: dict = {}
+    shared = fit_spec(RunSpec("sbm", "ae_kmeans", 3, params, shared_pretraining=True), sbm, pretrain_cache=cache)
+    np.testing.assert_array_equal(own.model.labels_, shared.model.labels_)  # same AE weights, same k-means seed
+    np.testing.assert_array_equal(own.model.embedding_, shared.model.embedding_)
+    assert shared.pretraining["shared"] and not shared.pretraining["cache_hit"]
+    assert [h["loss"] for h in shared.history] == [h["loss"] for h in own.history]  # pretraining curve kept
+    again = fit_spec(RunSpec("sbm", "ae_kmeans", 3, params, shared_pretraining=True), sbm, pretrain_cache=cache)
+    assert again.pretraining["cache_hit"]
+
+
+def test_embedding_sample_is_fixed_sorted_and_capped():
+    a, b = embedding_sample(12_000), embedding_sample(12_000)
+    assert len(a) == 5000 and np.array_equal(a, b) and np.all(np.diff(a) > 0)
+    assert np.array_equal(embedding_sample(40), np.arange(40))
+
+
+def test_append_after_a_torn_line_starts_a_new_line(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"a": 1}\n{"b": ')
+    append_record(path, {"c": float("nan"), "d": (1, 2)})
+    lines = path.read_text().splitlines()
+    assert json.loads(lines[-1]) == {"c": None, "d": [1, 2]}
+    with pytest.warns(UserWarning):
+        assert read_records(path) == [{"a": 1}, {"c": None, "d": [1, 2]}]
+
+
+def test_the_bench_command_runs_resumes_and_reports(tmp_path, capsys):
+    from graphclust.bench.cli import add_bench_parser
+
+    parser = argparse.ArgumentParser(prog="graphclust")
+    add_bench_parser(parser.add_subparsers(dest="command"))
+    base = ["bench", "--methods", "kmeans,gae", "--datasets", "sbm", "--seeds", "2", "--param", "n_init=2",
+            "--param", "gae:epochs=5", "--out", str(tmp_path), "--quiet"]
+    args = parser.parse_args(base + ["--max-runs", "3", "--no-plots"])
+    assert args.func(args) == 0
+    assert len(read_records(tmp_path / "bench.jsonl")) == 3
+    args = parser.parse_args(base)
+    assert args.func(args) == 0
+    assert len(read_records(tmp_path / "bench.jsonl")) == 4
+    report = (tmp_path / "bench.md").read_text()
+    assert "| gae (epochs=5, n_init=2) | 2 |" in report and "figures/bench/bars_sbm.png" in report
+    assert (tmp_path / "figures" / "bench" / "bars_sbm.png").stat().st_size > 0
+    assert (tmp_path / "bench.csv").read_text().startswith("dataset,method,")
+    (tmp_path / "bench.md").unlink()
+    args = parser.parse_args(base + ["--report-only", "--no-plots"])
+    assert args.func(args) == 0 and (tmp_path / "bench.md").is_file()
+    assert len(read_records(tmp_path / "bench.jsonl")) == 4
+    (tmp_path / "bench.md").unlink()
+    args = parser.parse_args(["bench", "--report-only", "--no-plots", "--out", str(tmp_path)])  # from the JSONL alone
+    assert args.func(args) == 0 and "| kmeans (n_init=2) | 2 |" in (tmp_path / "bench.md").read_text()
+    args = parser.parse_args(base + ["--dry-run"])
+    assert args.func(args) == 0 and "0 to run" in capsys.readouterr().out
+    smoke = str(Path(__file__).resolve().parents[2] / "benchmarks" / "configs" / "smoke.yaml")
+    args = parser.parse_args(["bench", "--config", smoke, "--seeds", "1", "--out", str(tmp_path), "--dry-run"])
+    assert args.func(args) == 0 and "smoke: 2 runs, 0 done, 2 to run" in capsys.readouterr().out
+
+
+def test_runs_of_the_earlier_scripts_are_taken_over_when_the_protocol_matches(tmp_path, monkeypatch):
+    grid = build_grid({"name": "g", "datasets": ["sbm"], "methods": ["kmeans", "sdcn", "dec"], "seeds": 2,
+                       "params": {"sdcn": {"lr": 1e-4}}, "share_pretraining": ["dec"]})
+    legacy = tmp_path / "old.jsonl"
+    old = {"dataset": "sbm", "acc": 0.9, "nmi": 0.8, "ari": 0.7, "f1": 0.85, "time": 3.0, "versions": {"torch": "x"}}
+    lines = [{**old, "method": "kmeans", "seed": 0, "config": "KMeans(n_clusters=3, random_state=0)"},
+             {**old, "method": "sdcn", "seed": 0,
+              "config": "SDCN(n_clusters=3, lr=0.0001, random_state=0, verbose=False)"},
+             {**old, "method": "sdcn", "seed": 1, "config": "SDCN(n_clusters=3, random_state=1)"},  # other lr
+             {**old, "method": "dec", "seed": 0, "config": "DEC(n_clusters=3, pretrained=<AE>, random_state=0)"},
+             {**old, "method": "kmeans", "seed": 7, "config": "KMeans(n_clusters=3, random_state=7)"}]  # not in grid
+    legacy.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert import_legacy(legacy, grid, tmp_path) == 2
+    assert import_legacy(legacy, grid, tmp_path) == 0  # nothing twice
+    records = read_records(tmp_path / "g.jsonl")
+    assert {(r["method"], r["seed"]) for r in records} == {("kmeans", 0), ("sdcn", 0)}
+    assert records[0]["metrics"] == {"acc": 0.9, "nmi": 0.8, "ari": 0.7, "f1": 0.85} and records[0]["imported_from"]
+    calls = counting_fit(monkeypatch)
+    summary = run_grid(grid.filter(methods="kmeans,sdcn"), tmp_path, progress=False, max_runs=0)
+    assert summary.already_done == 2 and calls == []
