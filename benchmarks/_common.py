@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import json
-import resource
 from pathlib import Path
 
 import numpy as np
+
+from graphclust.bench.runner import peak_rss_mib, reset_peak_rss, status_kib  # noqa: F401  (re-exported)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 METRICS = ("acc", "nmi", "ari", "f1")
@@ -30,11 +31,6 @@ def append_run(path: Path, record: dict) -> None:
         fh.write(json.dumps(record, default=str) + "\n")
 
 
-def peak_rss_mib() -> float:
-    """Peak resident memory of this process so far (MiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def summary_table(runs: list[dict], paper: dict | None = None) -> str:
     """Markdown: one row per (dataset, method) with mean ± std of each metric over seeds.
 
@@ -52,24 +48,3 @@ def summary_table(runs: list[dict], paper: dict | None = None) -> str:
                      f"{np.mean([r['time'] for r in mine]):.1f} | {max(r.get('peak_rss_mib', 0) for r in mine):.0f} |")
     return "\n".join(lines)
 
-
-def status_kib(field: str) -> int:
-    """A field of /proc/self/status in KiB (e.g. ``VmRSS``, ``VmHWM``); -1 where unavailable."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return -1
-
-
-def reset_peak_rss() -> bool:
-    """Reset the kernel's peak-RSS counter (VmHWM) of this process (Linux >= 4.0)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
