@@ -148,7 +148,7 @@ def cmd_bench(args) -> int:
         log(f"{summary.ran} runs done now ({summary.failed} failed), {summary.already_done} were already done, "
             f"{summary.left} left; records in {summary.path}")
         for dataset, why in summary.unavailable.items():
-            log(f"warning: {dataset} not available: {why}")
+            print(f"warning: {dataset} not available: {why}", file=sys.stderr)  # even with --quiet
     written = write_outputs(out, grid.name, grid=grid, reference_path=args.reference or grid.settings.get("reference"),
                             plots=not args.no_plots, command=_command(args), data_root=data_root,
                             tsne_points=grid.settings.get("tsne_points", 5000), log=log)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import warnings
 from pathlib import Path
 
 from .aggregate import BEST_EPOCH_HEADER, TABLE_NOTE, load_reference, markdown_table, summarise, write_tables
@@ -219,7 +220,7 @@ def write_outputs(out_dir, name: str, *, grid: Grid | None = None, reference_pat
     """JSONL -> ``<name>_tables.md``, ``<name>.csv``, ``figures/<name>/*.png`` and the report.
 
     With a ``grid``, only its runs are tabulated, in its order, and the report lists what it left
-    out. A missing matplotlib skips the figures with a message (the tables are still written).
+    out. A missing matplotlib skips the figures with a warning (the tables are still written).
 
     Returns: the paths written, by kind.
     """
@@ -240,7 +241,7 @@ def write_outputs(out_dir, name: str, *, grid: Grid | None = None, reference_pat
         try:
             figures = write_figures(rows, out_dir, out_dir / "figures" / name, tsne_points=tsne_points, log=log)
         except ImportError as err:
-            log(f"figures skipped: {err}")
+            warnings.warn(f"figures skipped: {err}", stacklevel=2)
     report = out_dir / (report_name or (grid.settings.get("report") if grid else None) or f"{name}.md")
     write_report(report, rows=rows, records=records, grid=grid, figures=figures, tables=tables,
                  jsonl=jsonl, command=command, data_root=data_root,
