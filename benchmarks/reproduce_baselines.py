@@ -66,41 +66,44 @@ def main() -> None:
     methods = args.methods.split(",")
     pretrain_epochs = args.pretrain_epochs or make_method("ae_kmeans").pretrain_epochs
     data = load_dataset(args.dataset, root=args.data_root, graph=False)
-    y = data.y.numpy()
-    n_clusters = int(y.max()) + 1
     out = RESULTS / f"baselines_{args.dataset}.jsonl"
     RESULTS.mkdir(parents=True, exist_ok=True)
     done = {(m, seed) for _, m, seed in done_keys(out)}
     env = versions()
     for seed in range(args.seeds):
-        todo = [m for m in methods if (m, seed) not in done]
-        if not todo:
-            continue
-        ae = None
-        if any(m in AE_METHODS for m in todo):
-            start = time.perf_counter()
-            x = data.x.to(args.device)
-            ae, _ = build_pretrained_autoencoder(x, config=PretrainConfig(epochs=pretrain_epochs),
-                                                 generator=torch.Generator().manual_seed(seed), verbose=True)
-            pretrain_time = time.perf_counter() - start
-            print(f"seed {seed}: pretrained AE in {pretrain_time:.0f}s", flush=True)
-        for method in todo:
-            params = {"n_clusters": n_clusters, "random_state": seed, "device": args.device, "verbose": True}
-            if method in AE_METHODS:
-                params |= {"pretrained": ae, "pretrain_epochs": pretrain_epochs}
-            model = make_method(method, **params)
-            start = time.perf_counter()
-            model.fit(data)
-            elapsed = time.perf_counter() - start + (pretrain_time if method in AE_METHODS else 0.0)
-            scores = evaluate(y, model.labels_)
-            config = repr(model).replace(f"pretrained={ae!r}", "pretrained=<this seed's AE>")
-            append_run(out, {"dataset": args.dataset, "method": method, "seed": seed, **scores, "time": elapsed,
-                             "epochs_run": len(model.history_), "config": config, "peak_rss_mib": peak_rss_mib(),
-                             "versions": env})
-            print(f"{method} seed {seed}: " + " ".join(f"{k}={v:.4f}" for k, v in scores.items())
-                  + f" ({elapsed:.0f}s, {len(model.history_)} epochs)", flush=True)
-        print(write_table(out, args.dataset, pretrain_epochs), flush=True)
+        if run_baseline_seed(data, args.dataset, seed, [m for m in methods if (m, seed) not in done], out,
+                             pretrain_epochs=pretrain_epochs, device=args.device, env=env):
+            print(write_table(out, args.dataset, pretrain_epochs), flush=True)
 
+
+def run_baseline_seed(data, dataset: str, seed: int, methods, out: Path, *, pretrain_epochs: int,
+                      device: str = "cpu", env: dict | None = None) -> int:
+    """Fit ``methods`` with ``seed`` on ``data``, the AE-based ones from one autoencoder pretrained
+    here; append each record to ``out`` as it finishes. Returns the number of runs."""
+    ae, pretrain_time = None, 0.0
+    if any(m in AE_METHODS for m in methods):
+        start = time.perf_counter()
+        ae, _ = build_pretrained_autoencoder(data.x.to(device), config=PretrainConfig(epochs=pretrain_epochs),
+                                             generator=torch.Generator().manual_seed(seed), verbose=True)
+        pretrain_time = time.perf_counter() - start
+        print(f"seed {seed}: pretrained AE in {pretrain_time:.0f}s", flush=True)
+    y = data.y.numpy()
+    for method in methods:
+        params = {"n_clusters": int(y.max()) + 1, "random_state": seed, "device": device, "verbose": True}
+        if method in AE_METHODS:
+            params |= {"pretrained": ae, "pretrain_epochs": pretrain_epochs}
+        model = make_method(method, **params)
+        start = time.perf_counter()
+        model.fit(data)
+        elapsed = time.perf_counter() - start + (pretrain_time if method in AE_METHODS else 0.0)
+        scores = evaluate(y, model.labels_)
+        config = repr(model).replace(f"pretrained={ae!r}", "pretrained=<this seed's AE>")
+        append_run(out, {"dataset": dataset, "method": method, "seed": seed, **scores, "time": elapsed,
+                         "epochs_run": len(model.history_), "config": config, "peak_rss_mib": peak_rss_mib(),
+                         "versions": env or versions()})
+        print(f"{method} seed {seed}: " + " ".join(f"{k}={v:.4f}" for k, v in scores.items())
+              + f" ({elapsed:.0f}s, {len(model.history_)} epochs)", flush=True)
+    return len(methods)
 
 if __name__ == "__main__":
     main()

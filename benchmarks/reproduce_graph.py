@@ -78,27 +78,37 @@ def main() -> None:
                 continue
             if dataset not in loaded:
                 loaded = {dataset: prepare_graph(load_dataset(dataset, root=args.data_root))}  # one dataset in memory
-            data = loaded[dataset]
-            params = {"n_clusters": int(data.y.max()) + 1, "random_state": seed, "device": args.device,
-                      "verbose": False, **CONFIGS[(dataset, method)]}
-            model = make_method(method, **params)
-            start = time.perf_counter()
-            model.fit(data)
-            elapsed = time.perf_counter() - start
-            scores = evaluate(data.y.numpy(), model.labels_)
-            record = {"dataset": dataset, "method": method, "seed": seed, **scores, "time": elapsed,
-                      "epochs_run": len(model.history_), "config": repr(model), "peak_rss_mib": peak_rss_mib(),
-                      "versions": env}
-            append_run(out, record)
-            if method == "sdcn":  # the Q read-out of the same run
-                q_scores = evaluate(data.y.numpy(), model.q_.argmax(1))
-                append_run(out, {**record, **q_scores, "method": "sdcn_q", "note": "argmax Q of the sdcn run"})
-            print(f"{dataset} {method} seed {seed}: " + " ".join(f"{k}={v:.4f}" for k, v in scores.items())
-                  + f" ({elapsed:.0f}s)", flush=True)
-            header = ("# Graph methods: final model, mean ± std over seeds\n\n"
-                      "Produced by `benchmarks/reproduce_graph.py`; per-run records in `graph_methods.jsonl`.\n\n")
-            out.with_suffix(".md").write_text(header + summary_table(read_runs(out), PAPER) + "\n")
+            run_graph_method(loaded[dataset], dataset, method, seed, out, device=args.device, env=env)
+            write_table(out)
 
+
+def run_graph_method(data, dataset: str, method: str, seed: int, out: Path, *, device: str = "cpu",
+                     env: dict | None = None) -> dict:
+    """Fit ``method`` (with its ``CONFIGS`` parameters) on ``data`` with ``seed``; append the record
+    to ``out`` at once (SDCN also appends its SDCN_Q read-out); return the scores."""
+    params = {"n_clusters": int(data.y.max()) + 1, "random_state": seed, "device": device,
+              "verbose": False, **CONFIGS.get((dataset, method), {})}
+    model = make_method(method, **params)
+    start = time.perf_counter()
+    model.fit(data)
+    elapsed = time.perf_counter() - start
+    scores = evaluate(data.y.numpy(), model.labels_)
+    record = {"dataset": dataset, "method": method, "seed": seed, **scores, "time": elapsed,
+              "epochs_run": len(model.history_), "config": repr(model), "peak_rss_mib": peak_rss_mib(),
+              "versions": env or versions()}
+    append_run(out, record)
+    if method == "sdcn":  # the Q read-out of the same run
+        q_scores = evaluate(data.y.numpy(), model.q_.argmax(1))
+        append_run(out, {**record, **q_scores, "method": "sdcn_q", "note": "argmax Q of the sdcn run"})
+    print(f"{dataset} {method} seed {seed}: " + " ".join(f"{k}={v:.4f}" for k, v in scores.items())
+          + f" ({elapsed:.0f}s)", flush=True)
+    return scores
+
+
+def write_table(out: Path) -> None:
+    header = ("# Graph methods: final model, mean ± std over seeds\n\n"
+              "Produced by `benchmarks/reproduce_graph.py`; per-run records in `graph_methods.jsonl`.\n\n")
+    out.with_suffix(".md").write_text(header + summary_table(read_runs(out), PAPER) + "\n")
 
 if __name__ == "__main__":
     main()
