@@ -5,38 +5,54 @@ import torch
 import torch.nn.functional as F
 
 
-def edge_bce_loss(z: torch.Tensor, pos_edge_index: torch.Tensor, neg_edge_index: torch.Tensor) -> torch.Tensor:
+def edge_bce_loss(z: torch.Tensor, pos_edge_index: torch.Tensor, neg_edge_index: torch.Tensor,
+                  pos_fraction: float | None = None) -> torch.Tensor:
     """Binary cross-entropy of the inner-product decoder on sampled edges (O(E), never N x N).
 
-    L = − 1/|E+| Σ_{(i,j) ∈ E+} log σ(z_i · z_j) − 1/|E−| Σ_{(i,j) ∈ E−} log(1 − σ(z_i · z_j))
+    Balanced (``pos_fraction=None``, the default):
+
+        L = − 1/|E+| Σ_{(i,j) ∈ E+} log σ(z_i · z_j) − 1/|E−| Σ_{(i,j) ∈ E−} log(1 − σ(z_i · z_j))
+
+    Dense-weighted (``pos_fraction=ρ``, ρ = |E+| / N²):
+
+        L = − ρ/|E+| Σ_{E+} log σ(z_i · z_j) − (1 − ρ)/|E−| Σ_{E−} log(1 − σ(z_i · z_j))
 
     Symbols:
         z: [N, d] node embeddings.
         pos_edge_index: [2, |E+|] long, the edges to reconstruct (target 1).
         neg_edge_index: [2, |E−|] long, sampled non-edges (target 0).
         σ: the logistic sigmoid; σ(z_i · z_j) is the decoder's edge probability Â_ij.
+        ρ: the share of the N² entries of the target matrix that are edges.
 
-    What is computed: each of the two terms is a mean over its own edge set, so positives and
-    negatives weigh equally whatever their counts (PyG's ``GAE.recon_loss`` convention). Both are
-    evaluated from the logits with ``logsigmoid`` — log σ(s) and log(1 − σ(s)) = log σ(−s) —
-    so no epsilon is needed and saturated logits stay finite. An empty edge set contributes 0.
+    What is computed: each of the two terms is a mean over its own edge set. Balanced, positives
+    and negatives weigh equally whatever their counts (PyG's ``GAE.recon_loss`` convention).
+    Dense-weighted, with E+ every edge of the target and E− drawn uniformly from the other
+    pairs, L is an unbiased estimate of the mean BCE over all N² entries of the target
+    (−1/N² Σ_ij [A_ij log Â_ij + (1 − A_ij) log(1 − Â_ij)]) at O(E) cost. Both are evaluated from
+    the logits with ``logsigmoid`` — log σ(s) and log(1 − σ(s)) = log σ(−s) — so no epsilon is
+    needed and saturated logits stay finite. An empty edge set contributes 0.
 
     Relation to the papers: Kipf & Welling (2016, the reconstruction term of Eq. 4 with the decoder of
     Eq. 3; their code) and DAEGC (Wang et al.
     2019, Sec. 3.1) take the BCE over all N² entries of A (+ I). Kipf's ``pos_weight``/``norm``
-    reweighting turns that into ½·(mean over edges + mean over non-edges), i.e. half of this
-    loss with the negative mean estimated on a uniform sample instead of every non-edge.
+    reweighting turns that into ½·(mean over edges + mean over non-edges), i.e. half of the
+    balanced loss with the negative mean estimated on a uniform sample instead of every non-edge.
+    DAEGC's code averages without reweighting: the dense-weighted loss.
 
     Returns:
         Scalar tensor.
     """
     if z.dim() != 2:
         raise ValueError(f"z must have shape [N, d], got {tuple(z.shape)}")
+    if pos_fraction is not None and not 0.0 <= pos_fraction <= 1.0:
+        raise ValueError(f"pos_fraction must be in [0, 1], got {pos_fraction}")
     pos = _edge_logits(z, pos_edge_index, "pos_edge_index")  # [|E+|]
     neg = _edge_logits(z, neg_edge_index, "neg_edge_index")  # [|E−|]
     pos_term = -F.logsigmoid(pos).mean() if pos.numel() else z.new_zeros(())
     neg_term = -F.logsigmoid(-neg).mean() if neg.numel() else z.new_zeros(())
-    return pos_term + neg_term
+    if pos_fraction is None:
+        return pos_term + neg_term
+    return pos_fraction * pos_term + (1.0 - pos_fraction) * neg_term
 
 
 def gaussian_kl_loss(mu: torch.Tensor, logstd: torch.Tensor) -> torch.Tensor:

@@ -85,8 +85,11 @@ class DAEGC(BaseClusterer):
     with P recomputed from the current model every ``update_interval`` epochs and held fixed in
     between. L_rec is the inner-product BCE of
     :func:`graphclust.losses.graph.edge_bce_loss` on the edges of A + I against as many node
-    pairs sampled uniformly each epoch from the estimator's generator. Labels: argmax_u q_iu of
-    the final model (never a best epoch).
+    pairs sampled uniformly each epoch from the estimator's generator. With
+    ``rec_weighting="dense"`` (default) the two means are weighted ρ and 1 − ρ, ρ = |A + I| / N²:
+    an O(E) unbiased estimate of the official code's BCE averaged over all N² entries of A + I
+    (dominated by the non-edges); ``"balanced"`` weighs edges and non-edges equally (GAE's
+    convention). Labels: argmax_u q_iu of the final model (never a best epoch).
 
     Defaults follow the official code (github.com/Tiger101010/DAEGC, Cora/CiteSeer settings):
     pretraining 30 epochs with Adam lr 0.005, weight decay 5e-3; clustering 100 epochs
@@ -100,8 +103,8 @@ class DAEGC(BaseClusterer):
           M_ij > 0); the official code masks a dense N x N score matrix with A + I instead;
         - M is :func:`graphclust.graphs.transition_proximity` on A as in the paper; the official
           code builds B from the row-normalised A + I, then column-normalises it;
-        - L_rec is mean BCE over positive edges + mean BCE over sampled non-edges, where the
-          official code averages the BCE over all N² entries of A + I (dominated by non-edges).
+        - L_rec estimates the BCE over all N² entries of A + I from the edges and a uniform
+          sample of as many non-edges (above) instead of computing every entry.
 
     Args:
         n_clusters: K.
@@ -113,6 +116,7 @@ class DAEGC(BaseClusterer):
         epochs, lr: joint training (100, 1e-4).
         weight_decay: Adam weight decay in both phases (5e-3).
         update_interval: epochs between refreshes of P (1).
+        rec_weighting: ``"dense"`` (the official objective, default) or ``"balanced"`` (see above).
         n_neighbors: k of the kNN graph built when the input has no edges (default: the
             dataset's recipe, else 10).
         n_init: k-means restarts for the centres (20).
@@ -129,7 +133,7 @@ class DAEGC(BaseClusterer):
     def __init__(self, n_clusters: int = 8, *, hidden: int = 256, latent: int = 16, t: int = 2, gamma: float = 10.0,
                  negative_slope: float = 0.2, pretrain_epochs: int = 30, pretrain_lr: float = 0.005,
                  epochs: int = 100, lr: float = 1e-4, weight_decay: float = 5e-3, update_interval: int = 1,
-                 n_neighbors: int | None = None, n_init: int = 20, random_state=None, device="cpu",
+                 rec_weighting: str = "dense", n_neighbors: int | None = None, n_init: int = 20, random_state=None, device="cpu",
                  verbose: bool = True):
         self.n_clusters = n_clusters
         self.hidden = hidden
@@ -143,6 +147,7 @@ class DAEGC(BaseClusterer):
         self.lr = lr
         self.weight_decay = weight_decay
         self.update_interval = update_interval
+        self.rec_weighting = rec_weighting
         self.n_neighbors = n_neighbors
         self.n_init = n_init
         self.random_state = random_state
@@ -161,6 +166,8 @@ class DAEGC(BaseClusterer):
                 raise ValueError(f"{name} must be a non-negative number, got {value!r}")
         if not (isinstance(self.pretrain_lr, numbers.Real) and self.pretrain_lr > 0):
             raise ValueError(f"pretrain_lr must be a positive number, got {self.pretrain_lr!r}")
+        if self.rec_weighting not in ("dense", "balanced"):
+            raise ValueError(f"rec_weighting must be 'dense' or 'balanced', got {self.rec_weighting!r}")
         if self.n_neighbors is not None and (not isinstance(self.n_neighbors, numbers.Integral) or self.n_neighbors < 1):
             raise ValueError(f"n_neighbors must be a positive int or None, got {self.n_neighbors!r}")
 
@@ -171,6 +178,7 @@ class DAEGC(BaseClusterer):
         m = transition_proximity(edge_index, edge_weight, n, t=int(self.t))  # sparse CSR [N, N]
         att_index, att_weight = (e.to(ctx.device) for e in proximity_edges(m))  # [2, E_M], [E_M]
         pos = reconstruction_edges(edge_index.cpu(), n).to(ctx.device)  # [2, E+]
+        rho = pos.shape[1] / float(n) ** 2 if self.rec_weighting == "dense" else None  # share of edges in A + I
         encoder = AttentionEncoder(x.shape[1], int(self.hidden), int(self.latent), float(self.negative_slope))
         encoder.reset_parameters(ctx.generator).to(ctx.device)
 
@@ -179,7 +187,7 @@ class DAEGC(BaseClusterer):
 
         def reconstruction(z: torch.Tensor) -> torch.Tensor:
             neg = sample_negative_edges(n, pos.shape[1], ctx.generator).to(ctx.device)  # [2, E+]
-            return edge_bce_loss(z, pos, neg)
+            return edge_bce_loss(z, pos, neg, pos_fraction=rho)
 
         # 1. pretraining: reconstruction only
         encoder.train()

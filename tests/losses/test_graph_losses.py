@@ -30,6 +30,30 @@ def test_edge_bce_loss_means_each_edge_set_separately():
     assert edge_bce_loss(Z, pos, neg).item() == pytest.approx(expected, rel=1e-6)
 
 
+def test_edge_bce_loss_dense_weighted_by_hand():
+    # rho = 0.25: 0.25 * log(1 + e^-1) (positive logit 1) + 0.75 * log 2 (negative logit 0)
+    pos = torch.tensor([[0, 1], [2, 2]])
+    neg = torch.tensor([[0], [1]])
+    expected = 0.25 * math.log(1 + math.exp(-1)) + 0.75 * math.log(2)
+    assert edge_bce_loss(Z, pos, neg, pos_fraction=0.25).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_edge_bce_loss_dense_weighted_matches_the_full_mean_in_expectation():
+    # every non-edge as the "sample": the estimate equals the mean BCE over all N^2 entries
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(6, 3, generator=gen)
+    target = torch.zeros(6, 6)
+    target[[0, 1, 2, 3, 4, 5, 0, 1], [0, 1, 2, 3, 4, 5, 1, 0]] = 1.0  # A + I
+    logits = z @ z.T
+    full = torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
+    pos = target.nonzero().T
+    neg = (target == 0).nonzero().T
+    rho = pos.shape[1] / 36
+    assert edge_bce_loss(z, pos, neg, pos_fraction=rho).item() == pytest.approx(full.item(), rel=1e-6)
+    with pytest.raises(ValueError, match="pos_fraction"):
+        edge_bce_loss(z, pos, neg, pos_fraction=1.5)
+
+
 def test_edge_bce_loss_is_finite_for_saturated_logits():
     z = torch.tensor([[100.0, 0.0], [100.0, 0.0]], requires_grad=True)  # z_0·z_1 = 1e4
     edge = torch.tensor([[0], [1]])

@@ -135,6 +135,14 @@ def test_recovers_sbm_blocks_with_default_hyperparameters(sbm):
     assert {"rec", "kl", "delta_label"} <= set(model.history_[-1])
 
 
+def test_balanced_reconstruction_weighting_also_recovers_the_blocks(sbm):
+    model = DAEGC(n_clusters=3, random_state=0, rec_weighting="balanced", verbose=False).fit(_unlabelled(sbm))
+    assert evaluate(sbm.y.numpy(), model.labels_)["acc"] >= 0.9
+    dense = DAEGC(n_clusters=3, random_state=0, pretrain_epochs=1, epochs=0, verbose=False).fit(_unlabelled(sbm))
+    # the dense-weighted loss is dominated by the non-edges: ~log 2 at start, not ~2 log 2
+    assert dense.history_[0]["loss"] < 1.0 < model.history_[0]["loss"]
+
+
 def test_same_random_state_same_result_and_different_state_differs(sbm):
     a = DAEGC(n_clusters=3, random_state=4, **SMALL).fit(_unlabelled(sbm))
     b = DAEGC(n_clusters=3, random_state=4, **SMALL).fit(_unlabelled(sbm))
@@ -180,7 +188,8 @@ def test_runs_sparse_on_20k_nodes():
 
 
 @pytest.mark.parametrize("param, value", [("hidden", 0), ("t", 0), ("update_interval", 0), ("gamma", -1.0),
-                                          ("weight_decay", -0.1), ("pretrain_lr", 0.0), ("negative_slope", -0.2)])
+                                          ("weight_decay", -0.1), ("pretrain_lr", 0.0), ("negative_slope", -0.2),
+                                          ("rec_weighting", "full")])
 def test_bad_parameters_are_clear_errors(param, value, sbm):
     with pytest.raises(ValueError, match=param):
         DAEGC(n_clusters=3, verbose=False, **{param: value}).fit(sbm)
