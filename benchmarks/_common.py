@@ -1,7 +1,9 @@
 """Helpers shared by the benchmark scripts: resumable JSONL results and mean ± std tables."""
 from __future__ import annotations
 
+import argparse
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,27 @@ from graphclust.bench.runner import peak_rss_mib, reset_peak_rss, status_kib  # 
 
 RESULTS = Path(__file__).resolve().parent / "results"
 METRICS = ("acc", "nmi", "ari", "f1")
+
+
+def run_parser(doc: str | None) -> argparse.ArgumentParser:
+    """An argument parser with the options every reproduction script takes: --data-root,
+    --device, --threads (apply them with :func:`parse_run_args`)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-root", default=os.environ.get("GRAPHCLUST_DATA"))
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch intra-op threads (1 per process is fastest when two benchmarks share 2 cores)")
+    return parser
+
+
+def parse_run_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parse the command line and set torch's thread count when --threads is given."""
+    args = parser.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    return args
 
 
 def read_runs(path: Path) -> list[dict]:

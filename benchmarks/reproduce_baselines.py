@@ -10,8 +10,6 @@ rerunning skips what is there. The table goes to ``benchmarks/results/baselines_
 """
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -20,7 +18,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import RESULTS, append_run, done_keys, peak_rss_mib, read_runs, summary_table  # noqa: E402
+from _common import (RESULTS, append_run, done_keys, parse_run_args, peak_rss_mib, read_runs,  # noqa: E402
+                     run_parser, summary_table)
 
 from graphclust.cli import versions  # noqa: E402
 from graphclust.data import load_dataset  # noqa: E402
@@ -50,18 +49,12 @@ def write_table(path: Path, dataset: str, pretrain_epochs: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = run_parser(__doc__)
     parser.add_argument("--dataset", default="usps")
-    parser.add_argument("--data-root", default=os.environ.get("GRAPHCLUST_DATA"))
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--pretrain-epochs", type=int, default=None, help="default: the estimators' default")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch intra-op threads (1 per process is fastest when two benchmarks share 2 cores)")
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args = parse_run_args(parser)
 
     methods = args.methods.split(",")
     pretrain_epochs = args.pretrain_epochs or make_method("ae_kmeans").pretrain_epochs

@@ -16,17 +16,14 @@ a per-dataset value: SDCN uses lr 1e-4 on CiteSeer (Bo et al. 2020, Sec. 4.3).
 """
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import RESULTS, append_run, done_keys, peak_rss_mib, read_runs, summary_table  # noqa: E402
-
-import torch  # noqa: E402
+from _common import (RESULTS, append_run, done_keys, parse_run_args, peak_rss_mib, read_runs,  # noqa: E402
+                     run_parser, summary_table)
 
 from graphclust.cli import prepare_graph, versions  # noqa: E402
 from graphclust.data import load_dataset  # noqa: E402
@@ -50,17 +47,11 @@ PAPER = {  # ACC, NMI, ARI, F1 in %
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-root", default=os.environ.get("GRAPHCLUST_DATA"))
+    parser = run_parser(__doc__)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--only", default=None, help="comma-separated dataset:method pairs")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch intra-op threads (1 per process is fastest when two benchmarks share 2 cores)")
     parser.add_argument("--out", default=str(RESULTS / "graph_methods.jsonl"))
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args = parse_run_args(parser)
 
     pairs = list(CONFIGS)
     if args.only:

@@ -25,17 +25,14 @@ kNN recipe (SDDECC: k = 3 on the raw images, as in the paper).
 """
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import RESULTS, append_run, done_keys, peak_rss_mib, read_runs, summary_table  # noqa: E402
+from _common import (RESULTS, append_run, done_keys, parse_run_args, peak_rss_mib, read_runs,  # noqa: E402
+                     run_parser, summary_table)
 from reproduce_baselines import run_baseline_seed  # noqa: E402
 from reproduce_graph import run_graph_method  # noqa: E402
 
@@ -124,17 +121,11 @@ def write_tables(datasets) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-root", default=os.environ.get("GRAPHCLUST_DATA"))
+    parser = run_parser(__doc__)
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--only", default=None, help=f"comma-separated rows of {', '.join(ROW_NAMES)}")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per dataset (default: 10 USPS, 3 others)")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch intra-op threads (1 per process is fastest when two benchmarks share 2 cores)")
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args = parse_run_args(parser)
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
     rows = list(dict.fromkeys(TABLE3 + TABLE4)) if args.only is None else args.only.split(",")
     for name, known, valid in (("dataset", datasets, DATASETS), ("row", rows, ROW_NAMES)):
