@@ -5,8 +5,10 @@ with a k=10 kNN graph) and each model, one full-batch training epoch (forward, l
 Adam step) is timed in a fresh spawned process:
 
 - ``sparse``: the package's model, propagation by sparse CSR matmul (O(E));
-- ``dense``: the same model with the normalised adjacency densified to N x N (O(N^2)), run
-  only where that matrix fits the memory budget (``--dense-limit-gib``);
+- ``dense``: the same model with the graph densified to N x N (O(N^2)): SDCN propagates with
+  the dense normalised adjacency; DAEGC scores all N² pairs for attention (masked to M > 0) and
+  takes its reconstruction BCE over all N² entries, as the official code does. Run only where
+  an N x N float32 matrix fits the budget (``--dense-limit-gib``);
 - ``floor``: the autoencoder alone (the dense-layer cost every SDCN epoch pays anyway).
 
 Peak memory is the growth of the process's peak RSS (VmHWM reset after the data and graph are
@@ -14,6 +16,9 @@ loaded) over the timed epochs. Results: ``benchmarks/results/epoch_speed.{md,jso
 
     python benchmarks/epoch_speed.py --data-root ../shared/data
     python benchmarks/epoch_speed.py --datasets usps,citeseer --models sdcn --epochs 3
+    python benchmarks/epoch_speed.py --models daegc     # adds DAEGC rows, keeps the others
+
+Rows already in the results file are kept and not measured again (``--force`` remeasures them).
 """
 from __future__ import annotations
 
@@ -33,7 +38,7 @@ from _common import RESULTS, reset_peak_rss, status_kib  # noqa: E402
 GRAPHS = {"usps": {"n_neighbors": 3, "recipe": "heat"}, "citeseer": None, "mnist": {"n_neighbors": 10}}
 
 
-def _sdcn_epoch(x, adj, n_clusters, generator):
+def _sdcn_epoch(x, graph, n_clusters, generator):
     """One SDCN training epoch as SDCN.fit runs it (P from this forward's Q)."""
     import torch
 
@@ -46,6 +51,8 @@ def _sdcn_epoch(x, adj, n_clusters, generator):
     model.reset_parameters(generator)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 
+    adj = graph["adj"]
+
     def epoch():
         out = model(x, adj)
         loss = sdcn_loss(out, x, target_distribution(out.q))["loss"]
@@ -56,7 +63,7 @@ def _sdcn_epoch(x, adj, n_clusters, generator):
     return epoch
 
 
-def _ae_epoch(x, adj, n_clusters, generator):
+def _ae_epoch(x, graph, n_clusters, generator):
     """The autoencoder alone, full batch: the dense-layer floor of an SDCN epoch."""
     import torch
 
@@ -76,7 +83,73 @@ def _ae_epoch(x, adj, n_clusters, generator):
     return epoch
 
 
-MODELS = {"sdcn": _sdcn_epoch, "ae": _ae_epoch}  # name -> builder(x, adj, K, generator) -> epoch()
+def _dense_attention(layer, h, m):
+    """DAEGC's attention layer with a dense N x N proximity matrix ``m`` (the official code's way):
+    the same parameters and formula as ``ProximityAttentionLayer``, scores for all N² pairs, masked
+    to M_ij > 0."""
+    import torch
+    import torch.nn.functional as F
+
+    wh = F.linear(h, layer.weight)  # [N, out]
+    scores = (wh @ layer.att_self)[:, None] + (wh @ layer.att_neigh)[None, :]  # [N, N]
+    scores = F.leaky_relu(m * scores, layer.negative_slope).masked_fill(m <= 0, float("-inf"))
+    return torch.softmax(scores, dim=1) @ wh  # [N, out]
+
+
+def _daegc_epoch(x, graph, n_clusters, generator):
+    """One DAEGC joint epoch (L_rec + γ KL(P ‖ Q), P from this forward's Q) as DAEGC.fit runs it.
+
+    Sparse: attention over the edges of M, reconstruction on the edges of A + I and as many
+    sampled non-edges (dense-weighted). Dense: M as an N x N matrix, attention scores for all
+    pairs, reconstruction BCE over all N² entries of σ(z zᵀ) against the dense A + I.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    from graphclust.losses import kl_clustering_loss
+    from graphclust.losses.graph import edge_bce_loss
+    from graphclust.models.daegc import AttentionEncoder, proximity_edges
+    from graphclust.models.gae import reconstruction_edges, sample_negative_edges
+    from graphclust.nn import student_t_assignment, target_distribution
+
+    n = x.shape[0]
+    encoder = AttentionEncoder(x.shape[1]).reset_parameters(generator)
+    mu = torch.nn.Parameter(torch.randn(n_clusters, encoder.att2.out_features, generator=generator))
+    opt = torch.optim.Adam([*encoder.parameters(), mu], lr=1e-4, weight_decay=5e-3)
+    pos = reconstruction_edges(graph["edge_index"], n)  # [2, E+]
+    if graph["dense"]:
+        m = graph["m"]  # [N, N]
+        target = torch.zeros(n, n)
+        target[pos[0], pos[1]] = 1.0  # A + I, dense
+
+        def encode():
+            h = F.elu(_dense_attention(encoder.att1, x, m))
+            return F.normalize(F.elu(_dense_attention(encoder.att2, h, m)), p=2, dim=1)
+
+        def reconstruction(z):
+            return F.binary_cross_entropy_with_logits(z @ z.T, target)
+    else:
+        att_index, att_weight = proximity_edges(graph["m"])
+        rho = pos.shape[1] / float(n) ** 2
+
+        def encode():
+            return encoder(x, att_index, att_weight)
+
+        def reconstruction(z):
+            return edge_bce_loss(z, pos, sample_negative_edges(n, pos.shape[1], generator), pos_fraction=rho)
+
+    def epoch():
+        z = encode()
+        q = student_t_assignment(z, mu)
+        loss = reconstruction(z) + 10.0 * kl_clustering_loss(target_distribution(q), q)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    return epoch
+
+
+MODELS = {"sdcn": _sdcn_epoch, "daegc": _daegc_epoch, "ae": _ae_epoch}  # name -> builder(x, graph, K, gen) -> epoch()
 
 
 def run_one(root: str, dataset: str, model: str, variant: str, epochs: int, threads: int) -> dict:
@@ -85,7 +158,7 @@ def run_one(root: str, dataset: str, model: str, variant: str, epochs: int, thre
 
     torch.set_num_threads(threads)
     from graphclust.data import load_dataset
-    from graphclust.graphs import knn_graph, row_norm
+    from graphclust.graphs import knn_graph, row_norm, transition_proximity
 
     data = load_dataset(dataset, root=root, graph=False)
     if GRAPHS[dataset] is None:
@@ -94,11 +167,17 @@ def run_one(root: str, dataset: str, model: str, variant: str, epochs: int, thre
     else:
         edge_index, _ = knn_graph(data.x, **GRAPHS[dataset])
     n = data.num_nodes
-    adj = row_norm(edge_index, None, n)
-    if variant == "dense":
-        adj = adj.to_dense()  # the N x N matrix the sparse path never builds
+    dense = variant == "dense"
+    graph = {"edge_index": edge_index, "dense": dense}
+    if model == "daegc":
+        graph["m"] = transition_proximity(edge_index, None, n, t=2)  # sparse CSR [N, N]
+    else:
+        graph["adj"] = row_norm(edge_index, None, n)
+    if dense:  # the N x N matrix the sparse path never builds
+        graph = {k: v.to_dense() if isinstance(v, torch.Tensor) and v.layout != torch.strided else v
+                 for k, v in graph.items()}
     x, k = data.x, int(data.y.max()) + 1
-    epoch = MODELS[model](x, adj, k, torch.Generator().manual_seed(0))
+    epoch = MODELS[model](x, graph, k, torch.Generator().manual_seed(0))
     epoch()  # warm-up: allocator and first-call costs
     rss_before = status_kib("VmRSS")
     reset = reset_peak_rss()
@@ -118,29 +197,43 @@ def _in_child(args: tuple) -> dict:
     return run_one(*args)
 
 
+def _key(row: dict) -> tuple[str, str, str]:
+    return (row["dataset"], row["model"], row["variant"])
+
+
+def _previous_rows(out_dir: Path) -> list[dict]:
+    path = out_dir / "epoch_speed.json"
+    return json.loads(path.read_text())["results"] if path.is_file() else []
+
+
 def write_results(rows: list[dict], out_dir: Path, info: dict) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "epoch_speed.json").write_text(json.dumps({"machine": info, "results": rows}, indent=2))
     lines = ["# Per-epoch time and peak memory: sparse CSR vs dense adjacency", "",
              "Produced by `benchmarks/epoch_speed.py`: full-batch epoch (forward + loss + backward + Adam), "
              "mean over the timed epochs after one warm-up, each configuration in a fresh process. Peak growth = "
-             "peak RSS during the timed epochs minus RSS before them.", "",
+             "peak RSS during the timed epochs minus RSS before them (the data and the graph, dense or sparse, are "
+             "already loaded); peak RSS = the process's peak, graph included.", "",
              f"Machine: {info['cpu_count']} cores, torch {info['torch']}, threads {info['threads']}, {info['date']}.", "",
-             "| dataset | N | E | model | variant | epoch (s) | peak growth (MiB) | dense / sparse time | vs AE floor |",
-             "|---|---:|---:|---|---|---:|---:|---:|---:|"]
+             "| dataset | N | E | model | variant | epoch (s) | peak growth (MiB) | peak RSS (MiB) | dense / sparse time | "
+             "vs AE floor |",
+             "|---|---:|---:|---|---|---:|---:|---:|---:|---:|"]
+    order = {"usps": 0, "citeseer": 1, "mnist": 2}
+    rows = sorted(rows, key=lambda r: (order.get(r["dataset"], 9), r["model"] == "ae", r["model"], r["variant"] != "sparse"))
     for row in rows:
         same = {(r["model"], r["variant"]): r for r in rows if r["dataset"] == row["dataset"]}
         if row.get("skipped"):
             lines.append(f"| {row['dataset']} | {row['n_nodes']:,} | — | {row['model']} | {row['variant']} | "
-                         f"not run: {row['skipped']} | — | — | — |")
+                         f"not run: {row['skipped']} | — | — | — | — |")
             continue
         sparse = same.get((row["model"], "sparse"))
         ratio = (f"{row['epoch_s'] / sparse['epoch_s']:.2f}x" if row["variant"] == "dense" and sparse
                  and not sparse.get("skipped") else "")
         floor = same.get(("ae", "floor"))
-        vs_floor = f"{row['epoch_s'] / floor['epoch_s']:.2f}x" if floor and not floor.get("skipped") else ""
+        vs_floor = (f"{row['epoch_s'] / floor['epoch_s']:.2f}x"  # the AE is SDCN's floor only
+                    if floor and not floor.get("skipped") and row["model"] in ("sdcn", "ae") else "")
         lines.append(f"| {row['dataset']} | {row['n_nodes']:,} | {row['n_edges']:,} | {row['model']} | {row['variant']} | "
-                     f"{row['epoch_s']:.3f} | {row['peak_growth_mib']:.0f} | {ratio} | {vs_floor} |")
+                     f"{row['epoch_s']:.3f} | {row['peak_growth_mib']:.0f} | {row['peak_rss_mib']:.0f} | {ratio} | {vs_floor} |")
     (out_dir / "epoch_speed.md").write_text("\n".join(lines) + "\n")
 
 
@@ -153,6 +246,7 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--dense-limit-gib", type=float, default=4.0, help="largest N x N float32 matrix to try")
     parser.add_argument("--out-dir", default=str(RESULTS))
+    parser.add_argument("--force", action="store_true", help="measure again what the results file already has")
     args = parser.parse_args(argv)
 
     import torch
@@ -160,11 +254,16 @@ def main(argv=None) -> int:
     info = {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "cpu_count": os.cpu_count(),
             "torch": torch.__version__, "threads": args.threads, "python": platform.python_version()}
     sizes = {"usps": 9298, "citeseer": 3327, "mnist": 70000}
-    rows = []
+    rows = _previous_rows(Path(args.out_dir))  # kept: a rerun measures only what is missing
     ctx = mp.get_context("spawn")
     for dataset in args.datasets.split(","):
         plan = [(m, v) for m in args.models.split(",") for v in ("sparse", "dense")] + [("ae", "floor")]
         for model, variant in plan:
+            key = (dataset, model, variant)
+            if any(_key(r) == key for r in rows):
+                if not args.force:
+                    continue
+                rows = [r for r in rows if _key(r) != key]
             n = sizes[dataset]
             if variant == "dense" and n * n * 4 / 2**30 > args.dense_limit_gib:
                 rows.append({"dataset": dataset, "model": model, "variant": variant, "n_nodes": n,

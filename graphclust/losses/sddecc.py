@@ -40,7 +40,14 @@ def js_mi_loss(pos_scores: torch.Tensor, neg_scores: torch.Tensor) -> torch.Tens
     return pos + neg
 
 
-def gaussian_prior_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+def _reduce_latent(per_sample: torch.Tensor, d: int, reduction: str) -> torch.Tensor:
+    """Mean over samples of a per-sample KL, divided by the latent size d when ``reduction="mean"``."""
+    if reduction not in ("sum", "mean"):
+        raise ValueError(f"reduction must be 'sum' or 'mean' (over the latent dimensions), got {reduction!r}")
+    return per_sample.mean() / (d if reduction == "mean" else 1)
+
+
+def gaussian_prior_kl(mu: torch.Tensor, logvar: torch.Tensor, reduction: str = "sum") -> torch.Tensor:
     """KL divergence of the Gaussian posterior from the standard normal prior, averaged over
     samples (the last term of Eq. 12, E_x KL(p(z|x) ‖ q(z)) with q(z) = N(0, I)).
 
@@ -51,8 +58,9 @@ def gaussian_prior_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
         mu: [N, d] posterior means μ(x_i).
         logvar: [N, d] posterior log-variances log σ²(x_i).
 
-    What is computed: the closed form summed over the d dimensions, mean over the N samples;
-    nothing is detached or clamped. SDDECC uses it in the DDECN stage (Eq. 12, our
+    What is computed: the closed form summed over the d dimensions (``reduction="sum"``) or
+    averaged over them (``"mean"``: L / d), mean over the N samples; nothing is detached or
+    clamped. SDDECC uses it in the DDECN stage (Eq. 12, our
     pretraining); in the joint objective it is replaced by :func:`joint_clustering_loss`
     (Eq. 18 rewrites this term).
 
@@ -60,11 +68,11 @@ def gaussian_prior_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
         Scalar tensor (>= 0).
     """
     _check_gaussian(mu, logvar)
-    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1).mean()
+    return _reduce_latent(0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1), mu.shape[1], reduction)
 
 
 def joint_clustering_loss(y_prob: torch.Tensor, z: torch.Tensor, logvar: torch.Tensor, cluster_means: torch.Tensor,
-                          eps: float = 1e-12) -> torch.Tensor:
+                          eps: float = 1e-12, reduction: str = "sum") -> torch.Tensor:
     """SDDECC's joint clustering loss (Eq. 18): the KL divergence between the encoder-GCN
     posterior p(y|z) p(z|x) and the generative model q(z|y) q(y), averaged over samples.
 
@@ -89,7 +97,7 @@ def joint_clustering_loss(y_prob: torch.Tensor, z: torch.Tensor, logvar: torch.T
         eps: floor on Y inside the log (0·log 0 = 0).
 
     What is computed: the exact KL above, summed over clusters and dimensions, mean over the N
-    samples; nothing is detached (Y, m, σ² and μ_y all receive gradients). It is >= 0 and 0
+    samples (``reduction="mean"``: then divided by d, the latent size); nothing is detached (Y, m, σ² and μ_y all receive gradients). It is >= 0 and 0
     exactly when Y_i is uniform, σ_i = 1 and m_i = μ_y for every y. The single-sample estimate
     of the paper's public antecedent (a VAE with a Gaussian-mixture prior) uses a sampled z in
     ½||z − μ_y||² and drops the σ² term; both have the same expectation.
@@ -108,7 +116,7 @@ def joint_clustering_loss(y_prob: torch.Tensor, z: torch.Tensor, logvar: torch.T
     mean_term = 0.5 * (y_prob * sq_dist).sum(dim=1)  # [N]
     var_term = 0.5 * (logvar.exp() - 1.0 - logvar).sum(dim=1)  # [N]
     cat_term = (y_prob * (math.log(k) + torch.log(y_prob.clamp_min(eps)))).sum(dim=1)  # [N]
-    return (mean_term + var_term + cat_term).mean()
+    return _reduce_latent(mean_term + var_term + cat_term, z.shape[1], reduction)
 
 
 def frobenius_reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

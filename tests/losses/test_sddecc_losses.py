@@ -71,6 +71,22 @@ def test_joint_clustering_loss_two_samples_by_hand():
     assert joint_clustering_loss(y, m, logvar, means).item() == pytest.approx(0.5 + 0.25 * LN2, rel=1e-6)
 
 
+def test_kl_terms_averaged_over_latent_dimensions_by_hand():
+    # d = 2: dimension 1 is KL(N(1, 1) || N(0, 1)) = ½, dimension 2 is at the prior (0):
+    # summed ½, averaged over the two dimensions ¼
+    mu, logvar = torch.tensor([[1.0, 0.0]]), torch.zeros(1, 2)
+    assert gaussian_prior_kl(mu, logvar).item() == pytest.approx(0.5)
+    assert gaussian_prior_kl(mu, logvar, reduction="mean").item() == pytest.approx(0.25)
+    # L_c with K = 2, μ_0 = (0, 0), μ_1 = (2, 0), Y = (1, 0), m = (1, 0), σ² = 1:
+    # mean ½·1·1² = ½ ; variance 0 ; categorical ln 2 -> sum ½ + ln 2, mean (½ + ln 2) / 2
+    y, means = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 0.0], [2.0, 0.0]])
+    assert joint_clustering_loss(y, mu, logvar, means).item() == pytest.approx(0.5 + LN2, rel=1e-6)
+    assert joint_clustering_loss(y, mu, logvar, means, reduction="mean").item() == pytest.approx((0.5 + LN2) / 2,
+                                                                                                   rel=1e-6)
+    with pytest.raises(ValueError, match="reduction"):
+        gaussian_prior_kl(mu, logvar, reduction="max")
+
+
 def test_joint_clustering_loss_is_zero_when_posterior_equals_model():
     # uniform Y, σ = 1 and m equal to every cluster mean: p(y|z)p(z|x) = q(z|y)q(y)
     y = torch.full((3, 2), 0.5)

@@ -219,6 +219,7 @@ def test_monitoring_labels_do_not_change_the_result(images):
     ({"delta": 1.5}, "delta"),
     ({"channels": ()}, "channels"),
     ({"latent": 0}, "latent"),
+    ({"kl_reduction": "max"}, "kl_reduction"),
 ])
 def test_bad_parameters_are_clear_errors(images, params, message):
     with pytest.raises(ValueError, match=message):
