@@ -69,14 +69,15 @@ class EncoderOutput(NamedTuple):
 
     ``mu`` [B, d] and ``logvar`` [B, d]: the Gaussian posterior p(z|x) = N(μ(x), diag σ²(x));
     ``feature_map`` C(x) [B, C_L, M, M]: the last convolution's activation map, read by the
-    local MI discriminator; ``pooled``: one [B, C_l] tensor per convolution, its activation map
-    averaged over the spatial positions (what the GCN layers mix in).
+    local MI discriminator; ``layers``: one [B, w_l] tensor per convolution, what the GCN layers
+    mix in: its activation map, average-pooled to at most s×s positions and flattened
+    (w_l = C_l·min(H_l, s)·min(W_l, s); see ``transfer_size``).
     """
 
     mu: torch.Tensor
     logvar: torch.Tensor
     feature_map: torch.Tensor
-    pooled: tuple[torch.Tensor, ...]
+    layers: tuple[torch.Tensor, ...]
 
 
 class ConvGaussianEncoder(nn.Module):
@@ -87,17 +88,26 @@ class ConvGaussianEncoder(nn.Module):
 
     Padding 1; the first ``N_DOWNSAMPLE`` = 2 convolutions have stride 2, the others stride 1,
     so C(x) = A^(L) is 4×4 for 16×16 inputs and 7×7 for 28×28 ones. No batch normalisation: the
-    per-layer features of all nodes are cached for the GCN, and the cache must not depend on the
+    per-layer features of all nodes feed the GCN's full-graph steps, and must not depend on the
     batch composition.
 
     Args:
         image_shape: (C, H, W) of the input.
         channels: C_1..C_L (USPS 16-32, MNIST / Fashion-MNIST 16-16-32-32).
         latent: d.
+        transfer_size: s, the side to which each activation map A^(l) is average-pooled before it
+            is flattened for the GCN (``EncoderOutput.layers``); maps already at most s×s are
+            flattened as they are. ``None``: no pooling (vec A^(l)); 1: global average pooling
+            (one number per channel).
     """
 
-    def __init__(self, image_shape: Sequence[int], channels: Sequence[int], latent: int):
+    def __init__(self, image_shape: Sequence[int], channels: Sequence[int], latent: int,
+                 transfer_size: int | None = 4):
         super().__init__()
+        if transfer_size is not None and (isinstance(transfer_size, bool) or int(transfer_size) != transfer_size
+                                          or transfer_size < 1):
+            raise ValueError(f"transfer_size must be None or a positive int, got {transfer_size!r}")
+        self.transfer_size = None if transfer_size is None else int(transfer_size)
         c, h, w = (int(s) for s in image_shape)
         self.image_shape = (c, h, w)
         self.channels = tuple(int(ch) for ch in channels)
@@ -115,6 +125,17 @@ class ConvGaussianEncoder(nn.Module):
         self.fc_logvar = nn.Linear(flat, self.latent)
 
     @property
+    def transfer_shapes(self) -> tuple[tuple[int, int], ...]:
+        """The spatial size of each activation map as handed to the GCN (after pooling)."""
+        s = self.transfer_size
+        return tuple((h, w) if s is None else (min(h, s), min(w, s)) for h, w in self.sizes[1:])
+
+    @property
+    def transfer_widths(self) -> tuple[int, ...]:
+        """w_l of each tensor in ``EncoderOutput.layers``."""
+        return tuple(c * h * w for c, (h, w) in zip(self.channels, self.transfer_shapes))
+
+    @property
     def feature_shape(self) -> tuple[int, int, int]:
         """(C_L, M, M') of the local feature map C(x)."""
         return (self.channels[-1], *self.sizes[-1])
@@ -124,12 +145,13 @@ class ConvGaussianEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> EncoderOutput:
         h = x  # [B, C, H, W]
-        pooled = []
-        for conv in self.convs:
+        layers = []
+        for conv, size in zip(self.convs, self.transfer_shapes):
             h = torch.relu(conv(h))  # [B, C_l, H_l, W_l]
-            pooled.append(h.mean(dim=(2, 3)))  # [B, C_l]
+            pooled = h if size == h.shape[2:] else F.adaptive_avg_pool2d(h, size)  # [B, C_l, ≤s, ≤s]
+            layers.append(pooled.flatten(1))  # [B, w_l]
         flat = h.flatten(1)
-        return EncoderOutput(self.fc_mu(flat), self.fc_logvar(flat), h, tuple(pooled))
+        return EncoderOutput(self.fc_mu(flat), self.fc_logvar(flat), h, tuple(layers))
 
     def __repr__(self) -> str:
         c, h, w = self.image_shape
@@ -251,20 +273,24 @@ class SDDECCModule(nn.Module):
     """The SDDECC network: the DDECN (Gaussian conv autoencoder + MI discriminators) and a GCN
     whose layers read the encoder's layers through SDCN's transfer operator (Eqs. 14-17).
 
-    GCN on Â = D̃^−1/2 (A + I) D̃^−1/2 with widths F → C_1 → ... → C_L → d → K:
+    GCN on Â = D̃^−1/2 (A + I) D̃^−1/2 with widths F → w_1 → ... → w_L → d → K (w_l the width of
+    the l-th transferred conv layer, below):
 
         H^(1)   = ReLU(Â X W^(0))
         H̃^(l)   = (1 − δ) H^(l) + δ Z^(l)                                  (Eq. 15)
         H^(l+1) = ReLU(Â H̃^(l) W^(l)),   l = 1..L                           (Eq. 16)
         Y       = softmax(Â H̃^(L+1) W^(L+1))     [N, K], Y = p(y|z)           (Eq. 17)
 
-    What the GCN mixes in: Z^(l) (l = 1..L) is the l-th convolution's activation map
-    averaged over its spatial positions (global average pooling, [N, C_l]) and Z^(L+1) = μ(x)
-    [N, d], the posterior mean (deterministic, like SDCN's z). Pooling rather than flattening
-    keeps each GCN layer at the encoder's channel count — the widths of Table 2 — whereas
-    flattened maps would be C_l·H_l·W_l wide (12,544 for MNIST's first layer: a 12,544² weight
-    and a 3.5 GB per-layer feature cache for 70,000 nodes). The spatial layout reaches the GCN
-    through its input X (the raw pixels) and through μ(x).
+    What the GCN mixes in: Z^(l) (l = 1..L) is the l-th convolution's activation map A^(l),
+    average-pooled to at most s×s positions (``transfer_size`` s = 4 by default, the side of
+    USPS's last map) and flattened, and Z^(L+1) = μ(x) [N, d], the posterior mean
+    (deterministic, like SDCN's z). Each GCN layer thus mirrors one encoder layer, with all of its
+    channels and a coarse spatial layout, as SDCN's GCN mirrors its autoencoder: USPS
+    256 → 256 → 512 → d → K, MNIST / Fashion-MNIST 784 → 256 → 256 → 512 → 512 → d → K.
+    Unpooled maps (``transfer_size=None``) would make MNIST's GCN 784 → 3136 → 784 → 1568 → 1568:
+    measured on 70,000 nodes, one full-graph GCN step then took about 70 s on one core and the
+    process peaked at 11.8 GB. Global pooling (``transfer_size=1``) keeps one number per channel
+    (widths 16-32).
 
     Inputs without an image shape: flat features [N, F] are zero-padded to F' = s² and read
     as a 1×s×s image, s = ceil(√F) (:func:`square_image_shape`); the reconstruction is cropped
@@ -281,11 +307,12 @@ class SDDECCModule(nn.Module):
         delta: δ of the transfer operator.
         hidden: width of the MI discriminators.
         use_gcn: build the GCN (False for the ConvAE / ConvAE+MI ablations).
+        transfer_size: s (above).
     """
 
     def __init__(self, in_features: int, image_shape: Sequence[int] | None, n_clusters: int,
                  channels: Sequence[int] | None = None, latent: int = 10, delta: float = 0.5, hidden: int = 64,
-                 use_gcn: bool = True):
+                 use_gcn: bool = True, transfer_size: int | None = 4):
         super().__init__()
         self.in_features = int(in_features)
         if image_shape is None:
@@ -297,11 +324,11 @@ class SDDECCModule(nn.Module):
         self.n_clusters = int(n_clusters)
         self.delta = float(delta)
         channels = default_channels(self.image_shape) if channels is None else channels
-        self.encoder = ConvGaussianEncoder(self.image_shape, channels, latent)
+        self.encoder = ConvGaussianEncoder(self.image_shape, channels, latent, transfer_size)
         self.decoder = ConvDecoder(self.encoder)
         self.global_disc = GlobalMIDiscriminator(latent, hidden)
         self.local_disc = LocalMIDiscriminator(self.encoder.channels[-1], latent, hidden)
-        widths = (self.in_features, *self.encoder.channels, int(latent), self.n_clusters)
+        widths = (self.in_features, *self.encoder.transfer_widths, int(latent), self.n_clusters)
         pairs = zip(widths[:-1], widths[1:]) if use_gcn else ()
         self.gcn = nn.ModuleList(GCNLayer(a, b) for a, b in pairs)
         self.cluster_means = nn.Parameter(torch.zeros(self.n_clusters, int(latent)))  # μ_y [K, d], set by k-means
@@ -332,7 +359,7 @@ class SDDECCModule(nn.Module):
 
     # -- DDECN ------------------------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> EncoderOutput:
-        """x [B, F] -> the Gaussian posterior, the local feature map and the pooled layers."""
+        """x [B, F] -> the Gaussian posterior, the local feature map and the transferred layers."""
         return self.encoder(self.to_image(x))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
@@ -357,8 +384,8 @@ class SDDECCModule(nn.Module):
 
     @staticmethod
     def transfer(enc: EncoderOutput) -> tuple[torch.Tensor, ...]:
-        """Z^(1..L+1): the pooled conv layers and μ(x), what GCN layers 2..L+2 mix in."""
-        return (*enc.pooled, enc.mu)
+        """Z^(1..L+1): the transferred conv layers and μ(x), what GCN layers 2..L+2 mix in."""
+        return (*enc.layers, enc.mu)
 
     # -- GCN --------------------------------------------------------------------------------
     def cluster_posterior(self, x_prop: torch.Tensor, transfer: Sequence[torch.Tensor],

@@ -1,4 +1,4 @@
-"""SDDECC: network shapes, the transfer operator, cached mini-batch propagation, the ablations,
+"""SDDECC: network shapes, the transfer operator, the GCN warm-up and joint schedule, the ablations,
 input kinds, determinism, and clustering of easy synthetic images."""
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import torch
 
 from graphclust.graphs import gcn_norm
 from graphclust.metrics import cluster_acc_score
-from graphclust.models.sddecc import SDDECC, CachedPropagation, negative_permutation
+from graphclust.models.sddecc import SDDECC, negative_permutation
 from graphclust.nn.sddecc import SDDECCModule, square_image_shape
 
 # small networks and a short, fast schedule; lr 5e-3 so that ~300 steps suffice
-FAST = dict(channels=(8, 16), latent=4, hidden=16, pretrain_epochs=30, epochs=40, batch_size=16, lr=5e-3, n_init=5,
-            verbose=False)
+FAST = dict(channels=(8, 16), latent=4, hidden=16, pretrain_epochs=30, gcn_warmup_steps=50, gcn_steps=5, epochs=40,
+            batch_size=16, lr=5e-3, n_init=5, verbose=False)
 TINY = {**FAST, "pretrain_epochs": 2, "epochs": 2}
 
 
@@ -45,13 +45,18 @@ def fitted(images):
 
 # -- networks ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("shape, channels, feature, widths", [
-    ((1, 16, 16), (16, 32), (32, 4, 4), (256, 16, 32, 10, 10)),  # USPS
-    ((1, 28, 28), (16, 16, 32, 32), (32, 7, 7), (784, 16, 16, 32, 32, 10, 10)),  # MNIST / Fashion-MNIST
+@pytest.mark.parametrize("shape, channels, feature, transfer_size, widths", [
+    # USPS: 16x16 -> 16x8x8 -> 32x4x4; pooled to 4x4: 16x4x4 (256), 32x4x4 (512)
+    ((1, 16, 16), (16, 32), (32, 4, 4), 4, (256, 256, 512, 10, 10)),
+    ((1, 16, 16), (16, 32), (32, 4, 4), None, (256, 1024, 512, 10, 10)),
+    ((1, 16, 16), (16, 32), (32, 4, 4), 1, (256, 16, 32, 10, 10)),
+    # MNIST / Fashion-MNIST: 28x28 -> 16x14x14 -> 16x7x7 -> 32x7x7 -> 32x7x7
+    ((1, 28, 28), (16, 16, 32, 32), (32, 7, 7), 4, (784, 256, 256, 512, 512, 10, 10)),
+    ((1, 28, 28), (16, 16, 32, 32), (32, 7, 7), None, (784, 3136, 784, 1568, 1568, 10, 10)),
 ])
-def test_paper_architectures(shape, channels, feature, widths):
+def test_paper_architectures(shape, channels, feature, transfer_size, widths):
     n_pix = int(np.prod(shape))
-    module = SDDECCModule(n_pix, shape, n_clusters=10, latent=10)
+    module = SDDECCModule(n_pix, shape, n_clusters=10, latent=10, transfer_size=transfer_size)
     assert module.encoder.channels == channels  # Table 2
     assert module.encoder.feature_shape == feature  # C(x): M×M = 4×4 / 7×7
     assert tuple([module.gcn[0].linear.in_features] + [g.linear.out_features for g in module.gcn]) == widths
@@ -60,7 +65,7 @@ def test_paper_architectures(shape, channels, feature, widths):
     enc = module.encode(x)
     assert enc.mu.shape == enc.logvar.shape == (3, 10)
     assert enc.feature_map.shape == (3, *feature)
-    assert [p.shape for p in enc.pooled] == [(3, c) for c in channels]
+    assert [p.shape for p in enc.layers] == [(3, w) for w in widths[1:-2]]
     assert module.decode(enc.mu).shape == (3, n_pix)
     perm = negative_permutation(3, torch.Generator().manual_seed(2))
     scores = module.mi_scores(enc.mu, enc.mu, enc.feature_map, perm)
@@ -103,48 +108,25 @@ def test_cluster_posterior_rows_are_distributions():
     y, mixed = _posterior(*_small_module(0.5))
     assert y.shape == (6, 2)
     torch.testing.assert_close(y.sum(1), torch.ones(6))
-    assert [h.shape[1] for h in mixed] == [3, 5, 2]  # H̃ widths: C_1, C_2, d
+    assert [h.shape[1] for h in mixed] == [12, 5, 2]  # H̃ widths: 3x2x2, 5x1x1 (maps under 4x4), d
 
 
 def test_transfer_operator_delta_one_reads_only_the_encoder():
     module, adj, x = _small_module(1.0)
-    before = _posterior(module, adj, x)[0]
+    before, mixed = _posterior(module, adj, x)
     with torch.no_grad():
         module.gcn[0].linear.weight.mul_(3.0)  # H^(1) is entirely replaced by Z^(1)
-    torch.testing.assert_close(_posterior(module, adj, x)[0], before)
+    after, mixed_after = _posterior(module, adj, x)
+    torch.testing.assert_close(after, before)
+    torch.testing.assert_close(mixed_after[0], module.transfer(module.encode(x))[0])  # H̃^(1) = Z^(1)
     module, adj, x = _small_module(0.5)
-    before = _posterior(module, adj, x)[0]
+    _, mixed = _posterior(module, adj, x)
     with torch.no_grad():
         module.gcn[0].linear.weight.mul_(3.0)
-    assert not torch.allclose(_posterior(module, adj, x)[0], before)
-
-
-def test_cached_propagation_is_exact_with_fresh_caches():
-    module, adj, x = _small_module(0.5)
-    with torch.no_grad():
-        y_full, mixed = _posterior(module, adj, x)
-        caches = [h.clone() for h in mixed]
-        idx = torch.tensor([4, 1, 2])
-        enc = module.encode(x[idx])
-        prop = CachedPropagation(adj, caches)
-        y_batch, _ = module.cluster_posterior((adj @ x)[idx], module.transfer(enc), prop.for_batch(idx))
-    torch.testing.assert_close(y_batch, y_full[idx])
-    for cache, h in zip(caches, mixed):  # the batch rows were written back (unchanged here)
-        torch.testing.assert_close(cache, h)
-
-
-def test_cached_propagation_reads_stale_rows_only_outside_the_batch():
-    adj = gcn_norm(_path_graph(4), None, 4)  # 0-1-2-3
-    cache = torch.zeros(4, 1)
-    prop = CachedPropagation(adj, [cache]).for_batch(torch.tensor([1, 2]))
-    h = torch.tensor([[1.0], [2.0]], requires_grad=True)  # fresh rows of nodes 1, 2
-    out = prop(0, h)
-    dense = adj.to_dense()
-    expected = dense[[1, 2]][:, [1, 2]] @ h.detach()  # neighbours 0 and 3 read 0 from the cache
-    torch.testing.assert_close(out.detach(), expected)
-    out.sum().backward()
-    assert h.grad is not None
-    torch.testing.assert_close(cache[[1, 2]], h.detach())
+    _, mixed_after = _posterior(module, adj, x)
+    h1 = torch.relu(adj @ x @ module.gcn[0].linear.weight.t())  # H^(1) with the scaled weight
+    torch.testing.assert_close(mixed_after[0], 0.5 * h1 + 0.5 * module.transfer(module.encode(x))[0])
+    assert not torch.allclose(mixed_after[0], mixed[0])
 
 
 def test_negative_permutation_has_no_fixed_points():
@@ -167,7 +149,11 @@ def test_full_model_clusters_easy_images(images, fitted):
     np.testing.assert_array_equal(fitted.labels_, fitted.soft_labels_.argmax(1))
     assert fitted.cluster_centers_.shape == (3, 4)
     stages = [h["stage"] for h in fitted.history_]
-    assert stages == ["pretrain"] * 30 + ["joint"] * 40
+    assert stages == ["pretrain"] * 30 + ["gcn_warmup"] * 50 + ["joint"] * 40
+    warmup = [h for h in fitted.history_ if h["stage"] == "gcn_warmup"]
+    assert warmup[-1]["agreement"] >= 0.9  # the GCN's Y has learnt the initial posterior
+    assert warmup[-1]["loss"] < warmup[0]["loss"]
+    assert all(0.0 <= h["delta_label"] <= 1.0 for h in fitted.history_ if h["stage"] == "joint")
     assert {"loss", "rec", "prior_kl", "mi_global", "mi_local"} <= set(fitted.history_[0])
     assert {"loss", "rec", "clu", "mi_global", "mi_local"} <= set(fitted.history_[-1])
 
