@@ -537,7 +537,8 @@ def import_legacy(legacy_path, grid: Grid, out_dir) -> int:
     repr shows exactly the spec's parameters beyond the defaults — the same protocol (final model,
     labels only monitored, the dataset's shared graph). Records whose AE came from elsewhere
     (``pretrained=``) are left out. Imported records have no modularity, conductance, history or
-    embedding; they carry ``imported_from``.
+    embedding (the best monitored epoch's ACC, when the script kept it); they carry
+    ``imported_from``.
     """
     out = jsonl_path(out_dir, grid.name)
     have = {record_key(r) for r in read_records(out) if "params_hash" in r}
@@ -554,7 +555,7 @@ def import_legacy(legacy_path, grid: Grid, out_dir) -> int:
         record = {"key": "|".join(map(str, spec.key)), "status": "ok", "dataset": spec.dataset,
                   "method": spec.method, "seed": spec.seed, "params": spec.params, "params_hash": spec.params_hash,
                   "metrics": {m: old[m] for m in ("acc", "nmi", "ari", "f1") if m in old},
-                  BEST_EPOCH_KEY: None, "best_epoch": None, "time_s": old.get("time"),
+                  BEST_EPOCH_KEY: old.get(BEST_EPOCH_KEY), "best_epoch": None, "time_s": old.get("time"),
                   "epochs_run": old.get("epochs_run"), "config": {"repr": old.get("config")}, "history": [],
                   "embedding": None, "monitored": True, "peak_rss_mib": old.get("peak_rss_mib"),
                   "peak_rss_scope": "process", "versions": old.get("versions") or {}, "device": {"device": "cpu"},
