@@ -140,8 +140,12 @@ def cmd_bench(args) -> int:
             print(f"  skipped: {entry['dataset']} / {entry['method']}: {entry['reason']}")
         return 0
 
-    for legacy in args.import_legacy:
-        log(f"{import_legacy(legacy, grid, out)} runs taken over from {legacy}")
+    legacy_files = [out / name for name in grid.settings.get("import_legacy", [])] + list(args.import_legacy)
+    for legacy in legacy_files:
+        if Path(legacy).exists():
+            log(f"{import_legacy(legacy, grid, out)} runs taken over from {legacy}")
+        else:
+            log(f"no {legacy}: nothing to take over from it")
     if not args.report_only:
         summary = run_grid(grid, out, data_root=data_root, max_runs=args.max_runs, retry_failed=args.retry_failed,
                            progress=not args.quiet)

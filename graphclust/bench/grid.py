@@ -31,6 +31,9 @@ A config file (``benchmarks/configs/*.yaml``)::
     report: REPRODUCTION.md            # report file name (default <name>.md)
     reference: benchmarks/reference/papers.yaml
     notes: [free text shown in the report]
+    import_legacy: [graph_methods.jsonl]   # before running, take over the finished runs of this grid
+                                       # from these JSONL files of benchmarks/reproduce_*.py, looked up
+                                       # in the output folder (same as --import-legacy)
 
 Every run spec is ``(dataset, method, seed, params)``; its key adds a hash of the params, so the
 same method with other parameters is another run, and a rerun skips the keys already recorded.
@@ -52,7 +55,7 @@ RESERVED_PARAMS = ("random_state", "verbose", "device", "pretrained")
 EMBEDDING_MODES = ("first", "all", "none")
 TOP_LEVEL_KEYS = ("name", "description", "seeds", "datasets", "methods", "params", "overrides",
                   "share_pretraining", "monitor", "save_embeddings", "device", "threads", "tsne_points",
-                  "data_root", "report", "reference", "notes")
+                  "data_root", "report", "reference", "notes", "import_legacy")
 OVERRIDE_KEYS = ("dataset", "method", "params", "seeds", "skip", "reason")
 MAX_EMBEDDING_ROWS = 5000
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -430,6 +433,7 @@ def _settings(config: dict, where: str) -> dict:
         "report": config.get("report"),
         "reference": config.get("reference"),
         "notes": config.get("notes") or [],
+        "import_legacy": config.get("import_legacy") or [],
     }
     if not isinstance(settings["monitor"], bool):
         raise ValueError(f"{where}: monitor must be true or false, got {settings['monitor']!r}")
@@ -448,6 +452,11 @@ def _settings(config: dict, where: str) -> dict:
     report = settings["report"]
     if report is not None and (not isinstance(report, str) or "/" in report or not report.endswith(".md")):
         raise ValueError(f"{where}: report must be a file name ending in .md, got {report!r}")
+    legacy = settings["import_legacy"]
+    legacy = [legacy] if isinstance(legacy, str) else legacy
+    if not isinstance(legacy, list) or not all(isinstance(p, str) and p.endswith(".jsonl") for p in legacy):
+        raise ValueError(f"{where}: import_legacy must be a list of .jsonl file names, got {legacy!r}")
+    settings["import_legacy"] = legacy
     notes = settings["notes"]
     if isinstance(notes, str):
         settings["notes"] = [notes]

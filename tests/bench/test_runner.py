@@ -211,3 +211,24 @@ def test_runs_of_the_earlier_scripts_are_taken_over_when_the_protocol_matches(tm
     calls = counting_fit(monkeypatch)
     summary = run_grid(grid.filter(methods="kmeans,sdcn"), tmp_path, progress=False, max_runs=0)
     assert summary.already_done == 2 and calls == []
+
+
+def test_a_config_takes_over_its_legacy_files_from_the_output_folder(tmp_path, monkeypatch):
+    from graphclust.bench.cli import add_bench_parser
+
+    config = tmp_path / "g.yaml"
+    config.write_text("name: g\ndatasets: [sbm]\nmethods: [kmeans]\nseeds: 2\n"
+                      "import_legacy: [old.jsonl, absent.jsonl]\n")
+    old = {"dataset": "sbm", "method": "kmeans", "seed": 0, "acc": 0.9, "nmi": 0.8, "ari": 0.7, "f1": 0.85,
+           "time": 3.0, "config": "KMeans(n_clusters=3, random_state=0)", BEST_EPOCH_KEY: None}
+    (tmp_path / "old.jsonl").write_text(json.dumps(old) + "\n")
+    calls = counting_fit(monkeypatch)
+    parser = argparse.ArgumentParser(prog="graphclust")
+    add_bench_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["bench", "--config", str(config), "--out", str(tmp_path), "--quiet", "--no-plots"])
+    assert args.func(args) == 0
+    records = read_records(tmp_path / "g.jsonl")
+    assert [(r["seed"], r.get("imported_from")) for r in records] == [(0, "old.jsonl"), (1, None)]
+    assert len(calls) == 1  # only seed 1 was fitted
+    with pytest.raises(ValueError, match="import_legacy"):
+        build_grid({"name": "g", "datasets": ["sbm"], "methods": ["kmeans"], "import_legacy": "x.csv"})
