@@ -279,14 +279,14 @@ class SDDECC(BaseClusterer):
 
         gcn_optimizer = make_optimizer(model.gcn.parameters(), "adam", lr=self.lr) if self.use_gcn else None
 
-        def gcn_steps(steps: int, desc: str) -> tuple[torch.Tensor, list[dict]]:
+        def gcn_steps(steps: int, desc: str, verbose: bool = False) -> tuple[torch.Tensor, list[dict]]:
             """``steps`` full-batch Adam steps of the GCN on L_c, the DDECN and μ_y fixed; then Y of
             the updated GCN [N, K] and the steps' history (``agreement``: the share of argmax Y equal
             to the argmax of the DDECN's own posterior softmax(−½||μ(x) − μ_y||²), label-free)."""
             mu, logvar, transfer = encode_all()
             records = train(lambda idx: {"loss": posterior_of_gcn(mu, logvar, transfer)[1]}, gcn_optimizer,
                             epochs=steps, n_samples=n, batch_size=None, generator=ctx.generator,
-                            verbose=ctx.verbose and steps > 1, desc=desc)
+                            verbose=verbose, desc=desc)
             with torch.no_grad():
                 y = posterior_of_gcn(mu, logvar, transfer)[0]
                 own = model.latent_posterior(mu).argmax(dim=1)
@@ -324,7 +324,7 @@ class SDDECC(BaseClusterer):
         # (3) the GCN alone, until its Y matches the initial model's posterior (label-free warm-up)
         y_start = None
         if self.use_gcn and self.gcn_warmup_steps:
-            y_start, records = gcn_steps(self.gcn_warmup_steps, "warm up GCN")
+            y_start, records = gcn_steps(self.gcn_warmup_steps, "warm up GCN", verbose=ctx.verbose)
             history += [{"stage": "gcn_warmup", **r} for r in records]
 
         # (4) joint training (Eq. 19): mini-batch steps of the DDECN and μ_y with Y fixed, then
