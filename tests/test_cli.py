@@ -57,3 +57,11 @@ def test_methods_and_datasets_listings(capsys, shared_data):
                                          ("500,500,2000", (500, 500, 2000)), ("adam", "adam")])
 def test_param_values_are_parsed(text, value):
     assert _parse_value(text) == value
+
+
+def test_sddecc_runs_from_the_cli_on_images(capsys):
+    code = main(["run", "--method", "sddecc", "--dataset", "digits", "--seeds", "1", "--quiet",
+                 "--param", "pretrain_epochs=2", "--param", "epochs=2", "--param", "gcn_warmup_steps=5",
+                 "--param", "gcn_steps=2"])
+    assert code == 0
+    assert "| sddecc | 1 |" in capsys.readouterr().out
