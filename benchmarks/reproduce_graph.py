@@ -101,7 +101,7 @@ def run_graph_method(data, dataset: str, method: str, seed: int, out: Path, *, d
 
 def write_table(out: Path) -> None:
     header = ("# Graph methods: final model, mean ± std over seeds\n\n"
-              "Produced by `benchmarks/reproduce_graph.py`; per-run records in `graph_methods.jsonl`.\n\n")
+              f"Produced by `benchmarks/reproduce_graph.py`; per-run records in `{out.name}`.\n\n")
     out.with_suffix(".md").write_text(header + summary_table(read_runs(out), PAPER) + "\n")
 
 if __name__ == "__main__":
