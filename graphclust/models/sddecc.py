@@ -264,18 +264,15 @@ class SDDECC(BaseClusterer):
                 transfer = tuple(torch.cat(parts) for parts in zip(*(model.transfer(e) for e in encs)))
             return mu, logvar, transfer
 
-        def posterior_of_gcn(mu: torch.Tensor, logvar: torch.Tensor, transfer: Sequence[torch.Tensor]):
-            """The exact full-graph GCN: Y [N, K] with gradients to the GCN's weights only, and L_c."""
-            y, _ = model.cluster_posterior(x_prop, transfer, lambda layer, h: adj @ h)
-            return y, joint_clustering_loss(y, mu, logvar, model.cluster_means.detach(), reduction=self.kl_reduction)
+        def gcn_forward(transfer: Sequence[torch.Tensor]) -> torch.Tensor:
+            """Y [N, K] of the exact full-graph GCN given every node's transferred features."""
+            return model.cluster_posterior(x_prop, transfer, lambda layer, h: adj @ h)[0]
 
         def full_pass() -> tuple[torch.Tensor, torch.Tensor]:
             """Y [N, K] and μ(x) [N, d] of the current model, exact, no gradients."""
             mu, _, transfer = encode_all()
             with torch.no_grad():
-                if not self.use_gcn:
-                    return model.latent_posterior(mu), mu
-                return model.cluster_posterior(x_prop, transfer, lambda layer, h: adj @ h)[0], mu
+                return (gcn_forward(transfer) if self.use_gcn else model.latent_posterior(mu)), mu
 
         gcn_optimizer = make_optimizer(model.gcn.parameters(), "adam", lr=self.lr) if self.use_gcn else None
 
@@ -284,11 +281,16 @@ class SDDECC(BaseClusterer):
             the updated GCN [N, K] and the steps' history (``agreement``: the share of argmax Y equal
             to the argmax of the DDECN's own posterior softmax(−½||μ(x) − μ_y||²), label-free)."""
             mu, logvar, transfer = encode_all()
-            records = train(lambda idx: {"loss": posterior_of_gcn(mu, logvar, transfer)[1]}, gcn_optimizer,
-                            epochs=steps, n_samples=n, batch_size=None, generator=ctx.generator,
+            means = model.cluster_means.detach()
+
+            def step(idx: torch.Tensor | None) -> dict[str, torch.Tensor]:
+                return {"loss": joint_clustering_loss(gcn_forward(transfer), mu, logvar, means,
+                                                      reduction=self.kl_reduction)}
+
+            records = train(step, gcn_optimizer, epochs=steps, n_samples=n, batch_size=None, generator=ctx.generator,
                             verbose=verbose, desc=desc)
             with torch.no_grad():
-                y = posterior_of_gcn(mu, logvar, transfer)[0]
+                y = gcn_forward(transfer)
                 own = model.latent_posterior(mu).argmax(dim=1)
             if records:
                 records[-1]["agreement"] = float((y.argmax(dim=1) == own).float().mean())
@@ -336,8 +338,8 @@ class SDDECC(BaseClusterer):
             block.start(y_start)
             callbacks.append(block)
         if ctx.y is not None:
-            predict = (lambda: block.labels) if block is not None else (lambda: full_pass()[0].argmax(dim=1).cpu().numpy())
-            callbacks.append(MonitorLabels(ctx.y, predict))
+            callbacks.append(MonitorLabels(ctx.y, lambda: block.labels if block is not None
+                                           else full_pass()[0].argmax(dim=1).cpu().numpy()))
 
         def joint_step(idx: torch.Tensor | None) -> dict[str, torch.Tensor]:
             idx = None if idx is None else idx.to(x.device)
