@@ -102,7 +102,9 @@ class SDCN(AutoEncoderMixin, BaseClusterer):
 
     Deviation: P is computed from the same forward pass as the loss of that epoch (the
     authors' code runs a second, identical forward in eval mode first; there is no dropout
-    or batch norm, so both give the same P) — half the cost per epoch.
+    or batch norm, so both give the same P) — half the cost per epoch. When labels are given
+    for monitoring, each epoch's record scores the labels of that same forward pass, i.e. the
+    model at the start of the epoch, as the authors' code logs them (no extra pass).
     """
 
     uses_graph = True
@@ -161,11 +163,11 @@ class SDCN(AutoEncoderMixin, BaseClusterer):
             if state["epoch"] % self.update_interval == 0 or state["p"] is None:
                 state["p"] = target_distribution(out.q)  # detached
             state["epoch"] += 1
+            state["labels"] = self._readout(out).cpu().numpy()  # for monitoring: no second forward pass
             return sdcn_loss(out, x, state["p"], self.alpha, self.beta)
 
         def predict():
-            with torch.no_grad():
-                return self._readout(model(x, adj)).cpu().numpy()
+            return state["labels"]
 
         history += train(step, optimizer, epochs=self.epochs, n_samples=x.shape[0], batch_size=None,
                          generator=ctx.generator, callbacks=self._monitors(ctx, predict), verbose=ctx.verbose,
