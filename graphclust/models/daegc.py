@@ -39,6 +39,23 @@ def proximity_edges(m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return coalesce(edge_index, edge_weight, num_nodes=n)
 
 
+def restrict_to_adjacency(att_index: torch.Tensor, att_weight: torch.Tensor, edge_index: torch.Tensor,
+                          n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Keep the proximity edges (att_index [2, E_M], att_weight [E_M]) that are edges of A + I.
+
+    The official DAEGC code attends over the 1-hop neighbourhood A + I and weighs the scores
+    there by M; this is that neighbourhood, as an edge list (O(E log E), never N x N). For a
+    graph with symmetric edges every edge of A + I is an edge of M (t >= 2 puts i itself in
+    M's row i), so the result is exactly A + I with the weights M_ij.
+    """
+    loops = torch.arange(n, device=edge_index.device).repeat(2, 1)  # [2, N]
+    support = torch.cat([edge_index, loops], dim=1)  # A + I, [2, E + N]
+    keys = support[0].to(torch.int64) * n + support[1]
+    att_keys = att_index[0].to(torch.int64) * n + att_index[1]
+    keep = torch.isin(att_keys, keys.to(att_keys.device))  # [E_M]
+    return att_index[:, keep], att_weight[keep]
+
+
 class AttentionEncoder(nn.Module):
     """DAEGC's encoder: two proximity-attention layers, each followed by ELU, then z L2-normalised.
 
@@ -100,7 +117,9 @@ class DAEGC(BaseClusterer):
 
     Deviations from the official code (the first and last keep everything sparse):
         - attention runs over the edges of M only (the paper's neighbourhood, j ∈ N(i) iff
-          M_ij > 0); the official code masks a dense N x N score matrix with A + I instead;
+          M_ij > 0); the official code masks a dense N x N score matrix with A + I instead.
+          ``attention_support="adjacency"`` gives the official neighbourhood, sparse: the edges
+          of A + I, each weighted by M_ij;
         - M is :func:`graphclust.graphs.transition_proximity` on A as in the paper; the official
           code builds B from the row-normalised A + I, then column-normalises it;
         - L_rec estimates the BCE over all N² entries of A + I from the edges and a uniform
@@ -117,6 +136,8 @@ class DAEGC(BaseClusterer):
         weight_decay: Adam weight decay in both phases (5e-3).
         update_interval: epochs between refreshes of P (1).
         rec_weighting: ``"dense"`` (the official objective, default) or ``"balanced"`` (see above).
+        attention_support: ``"proximity"`` (the edges of M, the paper's text, default) or
+            ``"adjacency"`` (the edges of A + I weighted by M, the official code; see above).
         n_neighbors: k of the kNN graph built when the input has no edges (default: the
             dataset's recipe, else 10).
         n_init: k-means restarts for the centres (20).
@@ -133,7 +154,8 @@ class DAEGC(BaseClusterer):
     def __init__(self, n_clusters: int = 8, *, hidden: int = 256, latent: int = 16, t: int = 2, gamma: float = 10.0,
                  negative_slope: float = 0.2, pretrain_epochs: int = 30, pretrain_lr: float = 0.005,
                  epochs: int = 100, lr: float = 1e-4, weight_decay: float = 5e-3, update_interval: int = 1,
-                 rec_weighting: str = "dense", n_neighbors: int | None = None, n_init: int = 20, random_state=None, device="cpu",
+                 rec_weighting: str = "dense", attention_support: str = "proximity",
+                 n_neighbors: int | None = None, n_init: int = 20, random_state=None, device="cpu",
                  verbose: bool = True):
         self.n_clusters = n_clusters
         self.hidden = hidden
@@ -148,6 +170,7 @@ class DAEGC(BaseClusterer):
         self.weight_decay = weight_decay
         self.update_interval = update_interval
         self.rec_weighting = rec_weighting
+        self.attention_support = attention_support
         self.n_neighbors = n_neighbors
         self.n_init = n_init
         self.random_state = random_state
@@ -168,6 +191,8 @@ class DAEGC(BaseClusterer):
             raise ValueError(f"pretrain_lr must be a positive number, got {self.pretrain_lr!r}")
         if self.rec_weighting not in ("dense", "balanced"):
             raise ValueError(f"rec_weighting must be 'dense' or 'balanced', got {self.rec_weighting!r}")
+        if self.attention_support not in ("proximity", "adjacency"):
+            raise ValueError(f"attention_support must be 'proximity' or 'adjacency', got {self.attention_support!r}")
         if self.n_neighbors is not None and (not isinstance(self.n_neighbors, numbers.Integral) or self.n_neighbors < 1):
             raise ValueError(f"n_neighbors must be a positive int or None, got {self.n_neighbors!r}")
 
@@ -176,7 +201,10 @@ class DAEGC(BaseClusterer):
         x = data.x.to(ctx.device)  # [N, F]
         edge_index, edge_weight = self._graph(data, ctx)
         m = transition_proximity(edge_index, edge_weight, n, t=int(self.t))  # sparse CSR [N, N]
-        att_index, att_weight = (e.to(ctx.device) for e in proximity_edges(m))  # [2, E_M], [E_M]
+        att_index, att_weight = proximity_edges(m)  # [2, E_M], [E_M]
+        if self.attention_support == "adjacency":
+            att_index, att_weight = restrict_to_adjacency(att_index, att_weight, edge_index.cpu(), n)  # [2, E + N]
+        att_index, att_weight = att_index.to(ctx.device), att_weight.to(ctx.device)
         pos = reconstruction_edges(edge_index.cpu(), n).to(ctx.device)  # [2, E+]
         rho = pos.shape[1] / float(n) ** 2 if self.rec_weighting == "dense" else None  # share of edges in A + I
         encoder = AttentionEncoder(x.shape[1], int(self.hidden), int(self.latent), float(self.negative_slope))

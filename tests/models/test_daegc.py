@@ -13,7 +13,7 @@ from torch_geometric.utils import coalesce, scatter
 from graphclust.data import make_blobs_graph, make_sbm
 from graphclust.graphs.normalize import transition_proximity
 from graphclust.metrics import evaluate
-from graphclust.models.daegc import DAEGC, AttentionEncoder, proximity_edges
+from graphclust.models.daegc import DAEGC, AttentionEncoder, proximity_edges, restrict_to_adjacency
 from graphclust.nn.attention import ProximityAttentionLayer, edge_aggregate
 
 SMALL = {"hidden": 16, "latent": 4, "pretrain_epochs": 5, "epochs": 10, "n_init": 2, "verbose": False}
@@ -122,6 +122,20 @@ def test_proximity_edges_keep_the_support_of_m_and_loop_isolated_nodes():
     torch.testing.assert_close(z.norm(dim=1), torch.ones(4))  # the isolated node embeds its own features
 
 
+def test_adjacency_support_keeps_the_one_hop_edges_with_their_proximity_weights():
+    edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])  # path 0-1-2, node 3 isolated
+    m = transition_proximity(edge_index, None, 4, t=2)
+    att_index, att_weight = restrict_to_adjacency(*proximity_edges(m), edge_index, 4)
+    pairs = [tuple(p) for p in att_index.t().tolist()]
+    # M also links 0 and 2 (two steps); A + I does not
+    assert sorted(pairs) == [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2), (2, 1), (2, 2), (3, 3)]
+    dense = m.to_dense()
+    # hand-computed: B = D^-1 A, M = (B + B^2) / 2; M_01 = (1 + 0) / 2, M_00 = (0 + 1/2) / 2, M_10 = (1/2 + 0) / 2
+    assert dense[0, 1].item() == pytest.approx(0.5) and dense[0, 0].item() == pytest.approx(0.25)
+    for (i, j), w in zip(pairs, att_weight.tolist()):
+        assert w == pytest.approx(1.0 if (i, j) == (3, 3) else dense[i, j].item())
+
+
 # -- the estimator ------------------------------------------------------------------------------
 
 def test_recovers_sbm_blocks_with_default_hyperparameters(sbm):
@@ -141,6 +155,15 @@ def test_balanced_reconstruction_weighting_also_recovers_the_blocks(sbm):
     dense = DAEGC(n_clusters=3, random_state=0, pretrain_epochs=1, epochs=0, verbose=False).fit(_unlabelled(sbm))
     # the dense-weighted loss is dominated by the non-edges: ~log 2 at start, not ~2 log 2
     assert dense.history_[0]["loss"] < 1.0 < model.history_[0]["loss"]
+
+
+def test_adjacency_attention_support_also_recovers_the_blocks(sbm):
+    model = DAEGC(n_clusters=3, random_state=0, attention_support="adjacency", verbose=False).fit(_unlabelled(sbm))
+    assert evaluate(sbm.y.numpy(), model.labels_)["acc"] >= 0.9
+    default = DAEGC(n_clusters=3, random_state=0, pretrain_epochs=1, epochs=0, verbose=False).fit(_unlabelled(sbm))
+    one_hop = DAEGC(n_clusters=3, random_state=0, pretrain_epochs=1, epochs=0, attention_support="adjacency",
+                    verbose=False).fit(_unlabelled(sbm))
+    assert not np.allclose(default.embedding_, one_hop.embedding_)  # a different neighbourhood, a different encoder
 
 
 def test_same_random_state_same_result_and_different_state_differs(sbm):
@@ -189,7 +212,8 @@ def test_runs_sparse_on_20k_nodes():
 
 @pytest.mark.parametrize("param, value", [("hidden", 0), ("t", 0), ("update_interval", 0), ("gamma", -1.0),
                                           ("weight_decay", -0.1), ("pretrain_lr", 0.0), ("negative_slope", -0.2),
-                                          ("rec_weighting", "full")])
+                                          ("rec_weighting", "full"),
+                                          ("attention_support", "two-hop")])
 def test_bad_parameters_are_clear_errors(param, value, sbm):
     with pytest.raises(ValueError, match=param):
         DAEGC(n_clusters=3, verbose=False, **{param: value}).fit(sbm)
