@@ -444,6 +444,7 @@ def run_grid(grid: Grid, out_dir, *, data_root=None, max_runs: int | None = None
     from tqdm.auto import tqdm
 
     from ..cli import versions
+    from ..training.progress import progress_bar
 
     settings = grid.settings
     out_dir = Path(out_dir)
@@ -466,7 +467,7 @@ def run_grid(grid: Grid, out_dir, *, data_root=None, max_runs: int | None = None
 
     if progress:
         tqdm.write(f"{grid.name}: {len(grid.specs)} runs, {already} already in {path}, {len(todo)} to run now")
-    bar = tqdm(total=len(todo), desc="bench", unit="run", smoothing=0, dynamic_ncols=True, disable=not progress)
+    bar = progress_bar(total=len(todo), desc="bench", unit="run", smoothing=0, dynamic_ncols=True, disable=not progress)
     try:
         for dataset, specs in by_dataset.items():
             try:

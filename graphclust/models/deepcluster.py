@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from ..base import BaseClusterer, FitContext, FitResult
 from ..metrics import evaluate
 from ..nn import MLPAutoEncoder, init_linear_
 from ..training import make_optimizer, train
+from ..training.progress import progress_bar
 from ._autoencoder import embed
 from .kmeans import kmeans
 
@@ -97,7 +97,7 @@ class DeepCluster(BaseClusterer):
             return reassign_empty(feats, labels, self.n_clusters, ctx.rng)
 
         history = []
-        for epoch in tqdm(range(self.epochs), desc="DeepCluster", disable=not ctx.verbose, leave=False):
+        for epoch in progress_bar(range(self.epochs), desc="DeepCluster", disable=not ctx.verbose, leave=False):
             pseudo = cluster_features()  # (1) [N] pseudo-labels
             targets = torch.from_numpy(pseudo).to(ctx.device)
             counts = np.bincount(pseudo, minlength=self.n_clusters)

@@ -11,9 +11,9 @@ from collections import defaultdict
 from typing import Callable, Iterable, Mapping, Sequence
 
 import torch
-from tqdm.auto import tqdm
 
 from .callbacks import Callback
+from .progress import progress_bar
 
 Step = Callable[[torch.Tensor | None], Mapping[str, torch.Tensor]]
 
@@ -64,7 +64,7 @@ def train(step: Step, optimizer: torch.optim.Optimizer, *, epochs: int, n_sample
     """
     history: list[dict] = []
     global_step = 0
-    bar = tqdm(range(int(epochs)), desc=desc, disable=not verbose, leave=False, dynamic_ncols=True)
+    bar = progress_bar(range(int(epochs)), desc=desc, disable=not verbose, leave=False, dynamic_ncols=True)
     for epoch in bar:
         for cb in callbacks:
             cb.on_epoch_start(epoch)
