@@ -112,7 +112,11 @@ def run_graph_method(data, dataset: str, method: str, seed: int, out: Path, *, d
 
 def write_table(out: Path) -> None:
     header = ("# Graph methods: final model, mean ± std over seeds\n\n"
-              f"Produced by `benchmarks/reproduce_graph.py`; per-run records in `{out.name}`.\n\n")
+              f"Produced by `benchmarks/reproduce_graph.py`; per-run records in `{out.name}`. Rows named "
+              "`method[variant]` are variants run on request, beside the headline rows (the estimators' "
+              "defaults): `daegc[adjacency]` attends over A + I weighted by M as the official DAEGC code "
+              "does (the default attends over the edges of M, as the paper writes); `daegc[balanced]` "
+              "weighs edges and non-edges equally in the reconstruction loss.\n\n")
     out.with_suffix(".md").write_text(header + summary_table(read_runs(out), PAPER) + "\n")
 
 if __name__ == "__main__":
