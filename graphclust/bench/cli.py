@@ -107,9 +107,58 @@ def _command(args) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
+def _duration(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
+def _dry_run(grid, out: Path, legacy_files: list, retry_failed: bool = False) -> str:
+    """What a run of ``grid`` would do: runs done, taken over from the legacy files, left to run,
+    and for each (dataset, method) row left the compute time at the mean measured "s / run" of
+    that row's finished runs (none measured yet: said so)."""
+    from .runner import done_keys, jsonl_path, legacy_records, read_records, record_key
+
+    records = read_records(jsonl_path(out, grid.name))
+    have = {record_key(r) for r in records if "params_hash" in r}
+    taken: list[dict] = []
+    for legacy in legacy_files:
+        if Path(legacy).exists():
+            taken += legacy_records(legacy, grid, have | {record_key(r) for r in taken})
+    done = done_keys(records + taken, retry_failed=retry_failed)
+    pending = [s for s in grid.specs if s.key not in done]
+    times: dict[tuple, list[float]] = {}
+    for r in records + taken:
+        if r.get("status") == "ok" and isinstance(r.get("time_s"), (int, float)):
+            times.setdefault((r["dataset"], r["method"], r["params_hash"]), []).append(float(r["time_s"]))
+    rows: dict[tuple, list[int]] = {}
+    for spec in pending:
+        rows.setdefault((spec.dataset, spec.method, spec.params_hash), []).append(spec.seed)
+    lines, known, unknown = [], 0.0, 0
+    for (dataset, method, params_hash), seeds in rows.items():
+        measured = times.get((dataset, method, params_hash))
+        if measured:
+            cost = sum(measured) / len(measured) * len(seeds)
+            known += cost
+            estimate = f"~{_duration(cost)} ({sum(measured) / len(measured):.0f} s / run measured)"
+        else:
+            unknown += len(seeds)
+            estimate = "no run measured yet"
+        lines.append(f"  {dataset:14s} {method:12s} seeds {','.join(map(str, seeds))}: {estimate}")
+    lines += [f"  skipped: {entry['dataset']} / {entry['method']}: {entry['reason']}" for entry in grid.skipped]
+    head = (f"{grid.name}: {len(grid.specs)} runs, {len(grid.specs) - len(pending)} done"
+            + (f" ({len(taken)} of them to take over from {', '.join(Path(f).name for f in legacy_files)})"
+               if taken else "")
+            + f", {len(pending)} to run")
+    if pending:
+        head += (f"; measured rows ~{_duration(known)} of compute"
+                 + (f", {unknown} runs in rows with no measured run yet" if unknown else ""))
+    return "\n".join([head, *lines])
+
+
 def cmd_bench(args) -> int:
     from .report import write_outputs
-    from .runner import done_keys, import_legacy, jsonl_path, read_records, run_grid
+    from .runner import import_legacy, run_grid
 
     if args.report_only and not args.config and not (args.methods and args.datasets):
         # tables, figures and report of whatever <out>/<name>.jsonl holds
@@ -127,20 +176,11 @@ def cmd_bench(args) -> int:
     data_root = args.data_root if args.data_root is not None else grid.settings.get("data_root")
     log = (lambda *a: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
 
+    legacy_files = [out / name for name in grid.settings.get("import_legacy", [])] + list(args.import_legacy)
     if args.dry_run:
-        done = done_keys(read_records(jsonl_path(out, grid.name)), retry_failed=args.retry_failed)
-        pending = [s for s in grid.specs if s.key not in done]
-        print(f"{grid.name}: {len(grid.specs)} runs, {len(grid.specs) - len(pending)} done, {len(pending)} to run")
-        counts: dict[tuple, list[int]] = {}
-        for spec in pending:
-            counts.setdefault((spec.dataset, spec.method, spec.params_hash), []).append(spec.seed)
-        for (dataset, method, _), seeds in counts.items():
-            print(f"  {dataset:14s} {method:12s} seeds {','.join(map(str, seeds))}")
-        for entry in grid.skipped:
-            print(f"  skipped: {entry['dataset']} / {entry['method']}: {entry['reason']}")
+        print(_dry_run(grid, out, legacy_files, retry_failed=args.retry_failed))
         return 0
 
-    legacy_files = [out / name for name in grid.settings.get("import_legacy", [])] + list(args.import_legacy)
     for legacy in legacy_files:
         if Path(legacy).exists():
             log(f"{import_legacy(legacy, grid, out)} runs taken over from {legacy}")

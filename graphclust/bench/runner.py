@@ -41,7 +41,7 @@ from .grid import MAX_EMBEDDING_ROWS, Grid, RunSpec
 
 __all__ = ["BEST_EPOCH_KEY", "RunSummary", "run_grid", "run_spec", "fit_spec", "read_records", "append_record",
            "done_keys", "record_key", "jsonl_path", "json_safe", "device_info", "embedding_sample", "import_legacy",
-           "status_kib", "reset_peak_rss", "peak_rss_mib"]
+           "legacy_records", "status_kib", "reset_peak_rss", "peak_rss_mib"]
 
 BEST_EPOCH_KEY = "best_epoch_acc (label-selected, comparison only)"
 
@@ -531,7 +531,17 @@ def _legacy_params(config: str) -> dict[str, str] | None:
 
 def import_legacy(legacy_path, grid: Grid, out_dir) -> int:
     """Add to the grid's JSONL the runs of the earlier scripts (``benchmarks/reproduce_*.py``) that
-    are runs of this grid, so they are not computed again; returns how many were added.
+    are runs of this grid, so they are not computed again; returns how many were added (see
+    :func:`legacy_records` for which)."""
+    out = jsonl_path(out_dir, grid.name)
+    added = legacy_records(legacy_path, grid, {record_key(r) for r in read_records(out) if "params_hash" in r})
+    for record in added:
+        append_record(out, record)
+    return len(added)
+
+
+def legacy_records(legacy_path, grid: Grid, have: set) -> list[dict]:
+    """The grid records that the runs in ``legacy_path`` become, leaving out the keys in ``have``.
 
     A legacy record (flat ``acc``/``nmi``/``ari``/``f1``, ``time``, ``config`` repr) is taken when
     its (dataset, method, seed) is a spec of the grid that pretrains by itself, and its config
@@ -539,12 +549,11 @@ def import_legacy(legacy_path, grid: Grid, out_dir) -> int:
     labels only monitored, the dataset's shared graph). Records whose AE came from elsewhere
     (``pretrained=``) are left out. Imported records have no modularity, conductance, history or
     embedding (the best monitored epoch's ACC, when the script kept it); they carry
-    ``imported_from``.
+    ``imported_from``. Writes nothing.
     """
-    out = jsonl_path(out_dir, grid.name)
-    have = {record_key(r) for r in read_records(out) if "params_hash" in r}
+    have = set(have)
     specs = {(s.dataset, s.method, s.seed): s for s in grid.specs}
-    added = 0
+    taken: list[dict] = []
     for old in read_records(legacy_path):
         spec = specs.get((old.get("dataset"), old.get("method"), old.get("seed")))
         if spec is None or spec.shared_pretraining or spec.key in have or "params_hash" in old:
@@ -553,15 +562,14 @@ def import_legacy(legacy_path, grid: Grid, out_dir) -> int:
         wanted = {k: repr(tuple(v) if isinstance(v, list) else v) for k, v in spec.params.items()}
         if shown is None or "pretrained" in shown or shown != wanted:
             continue
-        record = {"key": "|".join(map(str, spec.key)), "status": "ok", "dataset": spec.dataset,
-                  "method": spec.method, "seed": spec.seed, "params": spec.params, "params_hash": spec.params_hash,
-                  "metrics": {m: old[m] for m in ("acc", "nmi", "ari", "f1") if m in old},
-                  BEST_EPOCH_KEY: old.get(BEST_EPOCH_KEY), "best_epoch": None, "time_s": old.get("time"),
-                  "epochs_run": old.get("epochs_run"), "config": {"repr": old.get("config")}, "history": [],
-                  "embedding": None, "monitored": True, "peak_rss_mib": old.get("peak_rss_mib"),
-                  "peak_rss_scope": "process", "versions": old.get("versions") or {}, "device": {"device": "cpu"},
-                  "imported_from": Path(legacy_path).name}
-        append_record(out, record)
+        taken.append({"key": "|".join(map(str, spec.key)), "status": "ok", "dataset": spec.dataset,
+                      "method": spec.method, "seed": spec.seed, "params": spec.params,
+                      "params_hash": spec.params_hash,
+                      "metrics": {m: old[m] for m in ("acc", "nmi", "ari", "f1") if m in old},
+                      BEST_EPOCH_KEY: old.get(BEST_EPOCH_KEY), "best_epoch": None, "time_s": old.get("time"),
+                      "epochs_run": old.get("epochs_run"), "config": {"repr": old.get("config")}, "history": [],
+                      "embedding": None, "monitored": True, "peak_rss_mib": old.get("peak_rss_mib"),
+                      "peak_rss_scope": "process", "versions": old.get("versions") or {},
+                      "device": {"device": "cpu"}, "imported_from": Path(legacy_path).name})
         have.add(spec.key)
-        added += 1
-    return added
+    return taken

@@ -213,7 +213,7 @@ def test_runs_of_the_earlier_scripts_are_taken_over_when_the_protocol_matches(tm
     assert summary.already_done == 2 and calls == []
 
 
-def test_a_config_takes_over_its_legacy_files_from_the_output_folder(tmp_path, monkeypatch):
+def test_a_config_takes_over_its_legacy_files_from_the_output_folder(tmp_path, monkeypatch, capsys):
     from graphclust.bench.cli import add_bench_parser
 
     config = tmp_path / "g.yaml"
@@ -225,10 +225,19 @@ def test_a_config_takes_over_its_legacy_files_from_the_output_folder(tmp_path, m
     calls = counting_fit(monkeypatch)
     parser = argparse.ArgumentParser(prog="graphclust")
     add_bench_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["bench", "--config", str(config), "--out", str(tmp_path), "--dry-run"])
+    assert args.func(args) == 0 and not (tmp_path / "g.jsonl").exists()  # a dry run writes nothing
+    said = capsys.readouterr().out.splitlines()
+    assert said[0] == ("g: 2 runs, 1 done (1 of them to take over from old.jsonl, absent.jsonl), 1 to run; "
+                       "measured rows ~3 s of compute")
+    assert said[1].split() == ["sbm", "kmeans", "seeds", "1:", "~3", "s", "(3", "s", "/", "run", "measured)"]
     args = parser.parse_args(["bench", "--config", str(config), "--out", str(tmp_path), "--quiet", "--no-plots"])
     assert args.func(args) == 0
     records = read_records(tmp_path / "g.jsonl")
     assert [(r["seed"], r.get("imported_from")) for r in records] == [(0, "old.jsonl"), (1, None)]
     assert len(calls) == 1  # only seed 1 was fitted
+    capsys.readouterr()
+    args = parser.parse_args(["bench", "--config", str(config), "--out", str(tmp_path), "--dry-run"])
+    assert args.func(args) == 0 and capsys.readouterr().out == "g: 2 runs, 2 done, 0 to run\n"
     with pytest.raises(ValueError, match="import_legacy"):
         build_grid({"name": "g", "datasets": ["sbm"], "methods": ["kmeans"], "import_legacy": "x.csv"})
