@@ -302,8 +302,11 @@ def conductance(edge_index, labels, edge_weight=None, n=None) -> float:
     inside = comm[src] == comm[dst]  # [E]
     within = np.bincount(comm[src][inside], weights=w[inside], minlength=k)  # [K]
     cut = vol - within  # [K]
-    denom = np.minimum(vol, w.sum() - vol)  # [K]
-    keep = denom > 0
+    total = w.sum()
+    denom = np.minimum(vol, total - vol)  # [K]
+    # vol(V \ c) = total - vol(c) is a difference of float sums: a cluster holding every edge can
+    # leave rounding noise (~1e-16) instead of 0, so denominators that small count as zero
+    keep = denom > 1e-12 * total
     if not keep.any():
         return float("nan")
     return float(np.mean(cut[keep] / denom[keep]))

@@ -307,6 +307,13 @@ def graphs(draw):
     return n, edges, w, np.array([src, dst]), np.concatenate([w, w]), labels
 
 
+def test_conductance_of_one_cluster_holding_every_edge_is_nan_despite_rounding():
+    # found by hypothesis: the weights sum to 4.2 in one order and to 4.2 - 4e-16 in another
+    edge_index = np.array([[0, 0, 0, 0, 1, 2, 3, 4], [1, 2, 3, 4, 0, 0, 0, 0]])
+    weight = np.array([1.0, 1.0, 1.0, 0.1, 1.0, 1.0, 1.0, 0.1])
+    assert math.isnan(conductance(edge_index, np.zeros(5, dtype=int), weight, n=5))
+
+
 @settings(max_examples=40, deadline=None)
 @given(graph=graphs())
 def test_graph_metrics_against_networkx(graph):
