@@ -103,8 +103,8 @@ def run_graph_method(data, dataset: str, method: str, seed: int, out: Path, *, d
     append_run(out, record)
     if method.startswith("sdcn"):  # the Q read-out of the same run (its history monitors Z, so no best epoch)
         q_scores = evaluate(data.y.numpy(), model.q_.argmax(1))
-        append_run(out, {**record, **q_scores, "method": method.replace("sdcn", "sdcn_q", 1), "note": "argmax Q of the sdcn run",
-                         BEST_EPOCH_KEY: None})
+        append_run(out, {**record, **q_scores, "method": method.replace("sdcn", "sdcn_q", 1),
+                         "note": "argmax Q of the sdcn run", BEST_EPOCH_KEY: None})
     print(f"{dataset} {method} seed {seed}: " + " ".join(f"{k}={v:.4f}" for k, v in scores.items())
           + f" ({elapsed:.0f}s)", flush=True)
     return scores

@@ -138,9 +138,9 @@ def _dry_run(grid, out: Path, legacy_files: list, retry_failed: bool = False) ->
     for (dataset, method, params_hash), seeds in rows.items():
         measured = times.get((dataset, method, params_hash))
         if measured:
-            cost = sum(measured) / len(measured) * len(seeds)
-            known += cost
-            estimate = f"~{_duration(cost)} ({sum(measured) / len(measured):.0f} s / run measured)"
+            per_run = sum(measured) / len(measured)
+            known += per_run * len(seeds)
+            estimate = f"~{_duration(per_run * len(seeds))} ({per_run:.0f} s / run measured)"
         else:
             unknown += len(seeds)
             estimate = "no run measured yet"
