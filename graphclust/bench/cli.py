@@ -44,7 +44,11 @@ def add_bench_parser(subparsers) -> argparse.ArgumentParser:
     run.add_argument("--data-root", default=None, help="data folder (default $GRAPHCLUST_DATA or ./datasets)")
     run.add_argument("--out", default="benchmarks/results", help="results folder (default benchmarks/results)")
     run.add_argument("--device", default=None, help="cpu, cuda, cuda:N or auto (default: the config's, else cpu)")
-    run.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
+    run.add_argument("--threads", type=int, default=None,
+                     help="torch intra-op threads (of each worker with --jobs; default 1 there)")
+    run.add_argument("--jobs", type=int, default=1,
+                     help="worker processes running (dataset, seed) units side by side (default 1); "
+                          "on C cores, --jobs C is the fastest")
     run.add_argument("--max-runs", type=int, default=None, help="stop after this many runs (resume later)")
     run.add_argument("--retry-failed", action="store_true", help="run again the runs recorded as failed")
     run.add_argument("--dry-run", action="store_true", help="list what would run, run nothing")
@@ -99,6 +103,8 @@ def _command(args) -> str:
                         ("--out", args.out), ("--device", args.device), ("--threads", args.threads)):
         if value is not None:
             parts += [flag, str(value)]
+    if getattr(args, "jobs", 1) > 1:
+        parts += ["--jobs", str(args.jobs)]
     for item in args.param:
         parts += ["--param", item]
     for flag, on in (("--share-pretraining", args.share_pretraining), ("--no-monitor", args.no_monitor)):
@@ -168,7 +174,9 @@ def cmd_bench(args) -> int:
         return 0
     grid = _grid(args)
     threads = args.threads or grid.settings.get("threads")
-    if threads:
+    if args.jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
+    if threads and args.jobs == 1:
         import torch
 
         torch.set_num_threads(int(threads))
@@ -188,7 +196,7 @@ def cmd_bench(args) -> int:
             log(f"no {legacy}: nothing to take over from it")
     if not args.report_only:
         summary = run_grid(grid, out, data_root=data_root, max_runs=args.max_runs, retry_failed=args.retry_failed,
-                           progress=not args.quiet)
+                           progress=not args.quiet, jobs=args.jobs, threads=int(threads) if threads else None)
         log(f"{summary.ran} runs done now ({summary.failed} failed), {summary.already_done} were already done, "
             f"{summary.left} left; records in {summary.path}")
         for dataset, why in summary.unavailable.items():

@@ -426,8 +426,51 @@ def _load_dataset(name: str, data_root, verbose: bool):
     return prepare_graph(data, verbose=verbose)
 
 
+def _units(specs: list[RunSpec]) -> list[list[RunSpec]]:
+    """The pending specs cut into units of one (dataset, seed), in grid order: the runs that
+    share one loaded dataset and (with ``share_pretraining``) one pretrained autoencoder."""
+    units: dict[tuple[str, int], list[RunSpec]] = {}
+    for spec in specs:
+        units.setdefault((spec.dataset, spec.seed), []).append(spec)
+    return list(units.values())
+
+
+@dataclass
+class _UnitContext:
+    """What running a unit needs besides its specs and data (picklable: sent to the workers)."""
+
+    path: Path  # the JSONL
+    out_dir: Path
+    grid_name: str
+    monitor: bool
+    device: str
+    embed_mode: str  # save_embeddings: "first", "all" or "none"
+    first_seed: dict  # spec.group -> lowest seed (its embedding is kept with "first")
+    verbose_runs: bool
+    env: dict
+    machine: dict
+
+
+def _run_unit(specs: list[RunSpec], data, ctx: _UnitContext, on_record, on_start=None) -> None:
+    """Run the specs of one (dataset, seed) on ``data``; append each record to the JSONL at once
+    and hand it to ``on_record`` (``on_start(spec)`` before each run)."""
+    index = embedding_sample(data.num_nodes)
+    cache: dict = {}  # this seed's shared autoencoders
+    for spec in specs:
+        if on_start is not None:
+            on_start(spec)
+        keep = ctx.embed_mode == "all" or (ctx.embed_mode == "first" and spec.seed == ctx.first_seed[spec.group])
+        ref = f"embeddings/{ctx.grid_name}/{spec.dataset}_{spec.method}_{spec.params_hash}_seed{spec.seed}.npz"
+        record = run_spec(spec, data, monitor=ctx.monitor, device=ctx.device, verbose=ctx.verbose_runs,
+                          pretrain_cache=cache, embedding_path=ctx.out_dir / ref if keep else None,
+                          embedding_ref=ref, sample_index=index, env=ctx.env, machine=ctx.machine)
+        append_record(ctx.path, record)
+        on_record(record)
+
+
 def run_grid(grid: Grid, out_dir, *, data_root=None, max_runs: int | None = None, retry_failed: bool = False,
-             progress: bool = True, verbose_runs: bool | None = None) -> RunSummary:
+             progress: bool = True, verbose_runs: bool | None = None, jobs: int = 1,
+             threads: int | None = None) -> RunSummary:
     """Run every spec of ``grid`` not yet in ``<out_dir>/<grid.name>.jsonl``; append each record at once.
 
     Args:
@@ -436,21 +479,29 @@ def run_grid(grid: Grid, out_dir, *, data_root=None, max_runs: int | None = None
         data_root: where the dataset files are (default: the grid's, else the catalog default).
         max_runs: stop after this many runs (the rest stays pending for the next call).
         retry_failed: run again the specs whose last record is a failure.
-        progress: an overall bar over the runs with ETA, and the methods' own per-run bars.
-        verbose_runs: the methods' ``verbose`` (default: ``progress``).
+        progress: an overall bar over the runs with ETA, and (one job only) the methods' own
+            per-run bars.
+        verbose_runs: the methods' ``verbose`` (default: ``progress`` with one job, else False).
+        jobs: worker processes. With ``jobs > 1`` the (dataset, seed) units go to a pool of
+            that many processes, each taking the next unit when it finishes one; every worker
+            loads (and graphs) a dataset once, the records go to the same JSONL under its file
+            lock, and a run's results are the same as in one process. On a machine with C
+            cores, ``jobs = C`` with ``threads = 1`` is the fastest use of them.
+        threads: torch intra-op threads of each worker (default 1 when ``jobs > 1``; with one
+            job the caller's setting is left alone).
 
     Kill it at any point and call it again: finished runs are skipped, nothing is lost.
     """
-    from tqdm.auto import tqdm
-
     from ..cli import versions
     from ..training.progress import progress_bar
 
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a positive int, got {jobs!r}")
     settings = grid.settings
     out_dir = Path(out_dir)
     path = jsonl_path(out_dir, grid.name)
     data_root = data_root if data_root is not None else settings.get("data_root")
-    verbose_runs = progress if verbose_runs is None else verbose_runs
+    verbose_runs = (progress and jobs == 1) if verbose_runs is None else verbose_runs
     done = done_keys(read_records(path), retry_failed=retry_failed)
     pending = [s for s in grid.specs if s.key not in done]
     already = len(grid.specs) - len(pending)
@@ -458,48 +509,145 @@ def run_grid(grid: Grid, out_dir, *, data_root=None, max_runs: int | None = None
     summary = RunSummary(path, len(grid.specs), already, 0, 0, len(pending))
     if not todo:
         return summary
-    env, machine = versions(), device_info(settings.get("device", "cpu"))
-    first_seed = grid.first_seeds()
-    embed_mode = settings.get("save_embeddings", "first")
-    by_dataset: dict[str, list[RunSpec]] = {}
-    for spec in todo:
-        by_dataset.setdefault(spec.dataset, []).append(spec)
-
+    device = settings.get("device", "cpu")
+    ctx = _UnitContext(path, out_dir, grid.name, settings.get("monitor", True), device,
+                       settings.get("save_embeddings", "first"), grid.first_seeds(), verbose_runs, versions(),
+                       device_info(device))
+    units = _units(todo)
+    jobs = min(jobs, len(units))
     if progress:
-        tqdm.write(f"{grid.name}: {len(grid.specs)} runs, {already} already in {path}, {len(todo)} to run now")
+        from tqdm.auto import tqdm
+
+        tqdm.write(f"{grid.name}: {len(grid.specs)} runs, {already} already in {path}, {len(todo)} to run now"
+                   + (f" in {jobs} worker processes" if jobs > 1 else ""))
     bar = progress_bar(total=len(todo), desc="bench", unit="run", smoothing=0, dynamic_ncols=True, disable=not progress)
+
+    def on_record(record: dict) -> None:
+        summary.ran += 1
+        summary.left -= 1
+        summary.failed += record["status"] == "failed"
+        bar.update(1)
+        bar.write(_one_line(record))
+
+    def on_unavailable(dataset: str, why: str, n_specs: int) -> None:
+        if dataset not in summary.unavailable:
+            bar.write(f"{dataset}: not available, its runs are left pending: {why}")
+        summary.unavailable[dataset] = why
+        bar.update(n_specs)
+
     try:
-        for dataset, specs in by_dataset.items():
-            try:
-                with tqdm.external_write_mode():  # the graph report prints between bar refreshes
-                    data = _load_dataset(dataset, data_root, verbose=progress)
-            except (FileNotFoundError, ValueError, OSError) as err:
-                summary.unavailable[dataset] = str(err).splitlines()[0]
-                bar.write(f"{dataset}: not available, {len(specs)} runs left pending: {summary.unavailable[dataset]}")
-                bar.update(len(specs))
-                continue
-            index = embedding_sample(data.num_nodes)
-            cache: dict = {}
-            for spec in specs:
-                if any(key[0] != spec.seed for key in cache):
-                    cache.clear()  # specs come seed by seed: keep only this seed's autoencoders
-                bar.set_description(f"{dataset} {spec.method} seed {spec.seed}")
-                keep = embed_mode == "all" or (embed_mode == "first" and spec.seed == first_seed[spec.group])
-                ref = f"embeddings/{grid.name}/{dataset}_{spec.method}_{spec.params_hash}_seed{spec.seed}.npz"
-                record = run_spec(spec, data, monitor=settings.get("monitor", True),
-                                  device=settings.get("device", "cpu"), verbose=verbose_runs, pretrain_cache=cache,
-                                  embedding_path=out_dir / ref if keep else None, embedding_ref=ref,
-                                  sample_index=index, env=env, machine=machine)
-                append_record(path, record)
-                summary.ran += 1
-                summary.left -= 1
-                summary.failed += record["status"] == "failed"
-                bar.update(1)
-                bar.write(_one_line(record))
-            del data, cache
+        if jobs == 1:
+            _run_serial(units, ctx, data_root, progress, bar, on_record, on_unavailable)
+        else:
+            _run_parallel(units, ctx, data_root, jobs, 1 if threads is None else int(threads), bar, on_record,
+                          on_unavailable)
     finally:
         bar.close()
     return summary
+
+
+def _run_serial(units, ctx: _UnitContext, data_root, progress: bool, bar, on_record, on_unavailable) -> None:
+    from tqdm.auto import tqdm
+
+    loaded: tuple[str, object] | None = None
+    unavailable: dict[str, str] = {}
+    for specs in units:
+        dataset = specs[0].dataset
+        if dataset in unavailable:
+            on_unavailable(dataset, unavailable[dataset], len(specs))
+            continue
+        if loaded is None or loaded[0] != dataset:
+            loaded = None  # free the previous dataset before loading the next
+            try:
+                with tqdm.external_write_mode():  # the graph report prints between bar refreshes
+                    loaded = (dataset, _load_dataset(dataset, data_root, verbose=progress))
+            except (FileNotFoundError, ValueError, OSError) as err:
+                unavailable[dataset] = str(err).splitlines()[0]
+                on_unavailable(dataset, unavailable[dataset], len(specs))
+                continue
+        _run_unit(specs, loaded[1], ctx, on_record,
+                  on_start=lambda spec: bar.set_description(f"{spec.dataset} {spec.method} seed {spec.seed}"))
+
+
+# -- worker processes (jobs > 1)
+
+_WORKER: dict = {}  # in a worker: the progress queue, data_root and the dataset loaded last
+
+
+def _worker_init(queue, data_root, threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+    try:
+        import faiss
+
+        faiss.omp_set_num_threads(threads)
+    except ImportError:  # faiss is only needed by the kNN graph builders that use it
+        pass
+    _WORKER.update(queue=queue, data_root=data_root, loaded=None)
+
+
+def _worker_unit(specs: list[RunSpec], ctx: _UnitContext) -> None:
+    """Run one unit in a worker; each record and an unavailable dataset go to the parent's queue."""
+    queue = _WORKER["queue"]
+    dataset = specs[0].dataset
+    loaded = _WORKER["loaded"]
+    if loaded is None or loaded[0] != dataset:
+        _WORKER["loaded"] = None
+        try:
+            _WORKER["loaded"] = loaded = (dataset, _load_dataset(dataset, _WORKER["data_root"], verbose=False))
+        except (FileNotFoundError, ValueError, OSError) as err:
+            queue.put(("unavailable", dataset, str(err).splitlines()[0], len(specs)))
+            return
+    _run_unit(specs, loaded[1], ctx, lambda record: queue.put(("record", record)))
+
+
+def _run_parallel(units, ctx: _UnitContext, data_root, jobs: int, threads: int, bar, on_record,
+                  on_unavailable) -> None:
+    import multiprocessing
+    import queue as queue_module
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    mp = multiprocessing.get_context("spawn")  # no forked torch / OpenMP state in the workers
+    queue = mp.Queue()
+
+    def drain(timeout: float) -> None:
+        try:
+            message = queue.get(timeout=timeout)
+            while True:
+                if message[0] == "record":
+                    on_record(message[1])
+                else:
+                    on_unavailable(*message[1:])
+                message = queue.get_nowait()
+        except queue_module.Empty:
+            pass
+
+    pool = ProcessPoolExecutor(jobs, mp_context=mp, initializer=_worker_init, initargs=(queue, data_root, threads))
+    try:
+        futures = {pool.submit(_worker_unit, specs, ctx): specs for specs in units}
+        running = set(futures)
+        while running:
+            finished, running = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+            drain(0.05)
+            for future in finished:
+                try:
+                    future.result()
+                except BrokenProcessPool as err:
+                    specs = futures[future]
+                    raise RuntimeError(f"a bench worker died (killed, or out of memory?) while running "
+                                       f"{specs[0].dataset} seed {specs[0].seed}; every finished run is in "
+                                       f"{ctx.path}: run the same command again to resume") from err
+        drain(0.05)
+    except BaseException:  # an interrupted bench (Ctrl-C, a failed worker) stops its workers too
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        raise
+    pool.shutdown(wait=True)
 
 
 def _one_line(record: dict) -> str:

@@ -241,3 +241,27 @@ def test_a_config_takes_over_its_legacy_files_from_the_output_folder(tmp_path, m
     assert args.func(args) == 0 and capsys.readouterr().out == "g: 2 runs, 2 done, 0 to run\n"
     with pytest.raises(ValueError, match="import_legacy"):
         build_grid({"name": "g", "datasets": ["sbm"], "methods": ["kmeans"], "import_legacy": "x.csv"})
+
+
+def test_worker_processes_give_the_runs_of_one_process_and_resume(grid, tmp_path):
+    """jobs=2: the same records (metrics, keys) as one process, nothing twice after a limit."""
+    serial, parallel = tmp_path / "serial", tmp_path / "parallel"
+    run_grid(grid, serial, progress=False)
+    first = run_grid(grid, parallel, max_runs=4, progress=False, jobs=2)
+    assert (first.ran, first.left) == (4, 8) and len(ok_keys(parallel / "tiny.jsonl")) == 4
+    rest = run_grid(grid, parallel, progress=False, jobs=2)
+    assert (rest.already_done, rest.ran, rest.failed, rest.left) == (4, 8, 0, 0)
+    one = {r["key"]: r for r in read_records(serial / "tiny.jsonl")}
+    two = {r["key"]: r for r in read_records(parallel / "tiny.jsonl")}
+    assert len(read_records(parallel / "tiny.jsonl")) == len(two) == len(grid.specs)
+    assert two.keys() == one.keys()
+    for key, record in one.items():
+        assert two[key]["metrics"] == pytest.approx(record["metrics"], nan_ok=True), key
+
+
+def test_worker_processes_report_an_unavailable_dataset_and_leave_its_runs_pending(tmp_path):
+    grid = grid_from_lists("kmeans", "sbm,cora", seeds=2, params={"n_init": 2}, name="missing")
+    summary = run_grid(grid, tmp_path, data_root=tmp_path / "no-data", progress=False, jobs=2)
+    assert (summary.ran, summary.left) == (2, 2) and set(summary.unavailable) == {"cora"}
+    with pytest.raises(ValueError, match="jobs must be a positive int"):
+        run_grid(grid, tmp_path, progress=False, jobs=0)
