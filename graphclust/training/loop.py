@@ -93,7 +93,7 @@ def train(step: Step, optimizer: torch.optim.Optimizer, *, epochs: int, n_sample
         for cb in callbacks:
             stop = bool(cb.on_epoch_end(epoch, record)) or stop
         history.append(record)
-        bar.set_postfix(loss=f"{record['loss']:.4f}")
+        bar.set_postfix(loss=f"{record['loss']:.4f}", refresh=False)  # drawn at the next refresh
         if stop:
             break
     bar.close()

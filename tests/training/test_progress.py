@@ -19,3 +19,17 @@ def test_a_log_file_gets_a_slow_refresh_and_a_terminal_keeps_the_default():
 
 def test_an_explicit_interval_wins():
     assert progress_bar(range(3), file=io.StringIO(), mininterval=1.0).mininterval == 1.0
+
+
+def test_the_training_loop_writes_a_handful_of_redraws_to_a_log_file(capsys):
+    """The per-epoch loss in the postfix waits for the bar's next refresh instead of forcing one."""
+    import torch
+
+    from graphclust.training import make_optimizer, train
+
+    w = torch.nn.Parameter(torch.ones(1))
+    history = train(lambda idx: {"loss": (w ** 2).sum()}, make_optimizer([w], "adam", lr=0.1), epochs=200,
+                    n_samples=4, verbose=True, desc="fit")
+    err = capsys.readouterr().err
+    assert len(history) == 200
+    assert 1 <= err.count("fit") <= 3, err  # the first draw and the closing one, not one per epoch
