@@ -62,6 +62,11 @@ def best_epoch_acc(history: list[dict]) -> float | None:
     return max(values) if values else None
 
 
+def mean_std(values: list[float]) -> str:
+    """"0.7026 ± 0.0317" over the values; a lone value without "± 0.0000" (it has no spread)."""
+    return f"{np.mean(values):.4f}" + (f" ± {np.std(values):.4f}" if len(values) > 1 else "")
+
+
 def summary_table(runs: list[dict], paper: dict | None = None) -> str:
     """Markdown: one row per (dataset, method) with mean ± std of each metric over seeds.
 
@@ -79,13 +84,13 @@ def summary_table(runs: list[dict], paper: dict | None = None) -> str:
     lines = [head, rule]
     for key in dict.fromkeys((r["dataset"], r["method"]) for r in runs):
         mine = [r for r in runs if (r["dataset"], r["method"]) == key]
-        cells = [f"{np.mean([r[m] for r in mine]):.4f} ± {np.std([r[m] for r in mine]):.4f}" for m in METRICS]
+        cells = [mean_std([r[m] for r in mine]) for m in METRICS]
         ref = paper.get(key)
         ref_text = " / ".join("—" if v is None else f"{v:.2f}" for v in ref) if ref else "—"
         line = (f"| {key[0]} | {key[1]} | {len(mine)} | " + " | ".join(cells) + f" | {ref_text} | "
                 f"{np.mean([r['time'] for r in mine]):.1f} | {max(r.get('peak_rss_mib', 0) for r in mine):.0f} |")
         if best_column:
             best = [r[BEST_EPOCH_KEY] for r in mine if r.get(BEST_EPOCH_KEY) is not None]
-            line += (f" {np.mean(best):.4f} ± {np.std(best):.4f} ({len(best)} runs) |" if best else " — |")
+            line += (f" {mean_std(best)} ({len(best)} runs) |" if best else " — |")
         lines.append(line)
     return "\n".join(lines)

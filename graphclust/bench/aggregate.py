@@ -114,10 +114,12 @@ def latest_records(records: list[dict]) -> tuple[dict[tuple, dict], dict[tuple, 
 
 
 def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
+    """Mean and population std of the finite values; the std is None for fewer than two (a lone
+    run has no spread to show, and "± 0.00" would read as a measured one)."""
     values = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
     if not values:
         return None, None
-    return float(np.mean(values)), float(np.std(values))
+    return float(np.mean(values)), (float(np.std(values)) if len(values) > 1 else None)
 
 
 def summarise(records: list[dict], reference: dict | None = None, order: list[tuple] | None = None) -> list[dict]:
@@ -188,7 +190,9 @@ def summarise(records: list[dict], reference: dict | None = None, order: list[tu
 
 
 def _pm(mean, std, digits: int) -> str:
-    return DASH if mean is None else f"{mean:.{digits}f} ± {std:.{digits}f}"
+    if mean is None:
+        return DASH
+    return f"{mean:.{digits}f}" if std is None else f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
 def _num(value, digits: int) -> str:
