@@ -65,7 +65,9 @@ def add_bench_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _grid(args):
+def _grid(args, part: bool = True):
+    """The grid the arguments describe; with ``part=False`` and a config, the whole config's grid
+    (before --methods / --datasets / --seeds: what the report covers)."""
     from ..cli import _parse_params
     from .grid import build_grid, load_config, with_params
 
@@ -76,6 +78,8 @@ def _grid(args):
     if args.config:
         config = {**load_config(args.config), **settings}
         grid = build_grid(with_params(config, params), source=args.config)
+        if not part:
+            return grid
         return grid.filter(methods=args.methods, datasets=args.datasets, seeds=_seeds(args.seed_list))
     if not (args.methods and args.datasets):
         raise ValueError("give --config FILE, or --methods and --datasets (see graphclust bench --help)")
@@ -96,11 +100,16 @@ def _names(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def _command(args) -> str:
+def _command(args, part: bool = True) -> str:
+    """The command line of ``args``; with ``part=False`` and a config, without the options that
+    pick a part of its grid (the command that (re)produces the whole report)."""
+    whole = args.config and not part
     parts = ["graphclust", "bench"]
-    for flag, value in (("--config", args.config), ("--methods", args.methods), ("--datasets", args.datasets),
-                        ("--seeds", args.seed_list), ("--name", args.name), ("--data-root", args.data_root),
-                        ("--out", args.out), ("--device", args.device), ("--threads", args.threads)):
+    for flag, value in (("--config", args.config), ("--methods", None if whole else args.methods),
+                        ("--datasets", None if whole else args.datasets),
+                        ("--seeds", None if whole else args.seed_list), ("--name", args.name),
+                        ("--data-root", args.data_root), ("--out", args.out), ("--device", args.device),
+                        ("--threads", args.threads)):
         if value is not None:
             parts += [flag, str(value)]
     if getattr(args, "jobs", 1) > 1:
@@ -201,8 +210,10 @@ def cmd_bench(args) -> int:
             f"{summary.left} left; records in {summary.path}")
         for dataset, why in summary.unavailable.items():
             print(f"warning: {dataset} not available: {why}", file=sys.stderr)  # even with --quiet
-    written = write_outputs(out, grid.name, grid=grid, reference_path=args.reference or grid.settings.get("reference"),
-                            plots=not args.no_plots, command=_command(args), data_root=data_root,
+    whole = _grid(args, part=False)  # a run of a part still reports the whole config's grid
+    written = write_outputs(out, whole.name, grid=whole,
+                            reference_path=args.reference or whole.settings.get("reference"),
+                            plots=not args.no_plots, command=_command(args, part=False), data_root=data_root,
                             tsne_points=grid.settings.get("tsne_points", 5000), log=log)
     print(f"report: {written['report']}\ntables: {written['tables_md']}, {written['csv']}")
     return 0

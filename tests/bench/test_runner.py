@@ -265,3 +265,21 @@ def test_worker_processes_report_an_unavailable_dataset_and_leave_its_runs_pendi
     assert (summary.ran, summary.left) == (2, 2) and set(summary.unavailable) == {"cora"}
     with pytest.raises(ValueError, match="jobs must be a positive int"):
         run_grid(grid, tmp_path, progress=False, jobs=0)
+
+
+def test_running_a_part_of_a_config_still_reports_the_whole_grid(tmp_path):
+    """--datasets / --methods pick what runs now; the tables and the report cover the config."""
+    from graphclust.bench.cli import add_bench_parser
+
+    config = tmp_path / "two.yaml"
+    config.write_text("name: two\nreport: TWO.md\nseeds: 1\ndatasets: [sbm, blobs]\nmethods: [kmeans]\n"
+                      "params: {kmeans: {n_init: 2}}\n")
+    parser = argparse.ArgumentParser(prog="graphclust")
+    add_bench_parser(parser.add_subparsers(dest="command"))
+    for dataset in ("sbm", "blobs"):
+        args = parser.parse_args(["bench", "--config", str(config), "--datasets", dataset, "--out", str(tmp_path),
+                                  "--quiet", "--no-plots"])
+        assert args.func(args) == 0
+        report = (tmp_path / "TWO.md").read_text()
+        assert "### sbm" in report and "--datasets" not in report
+    assert "### blobs" in report and "### blobs" in (tmp_path / "two_tables.md").read_text()
