@@ -65,9 +65,10 @@ def add_bench_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _grid(args, part: bool = True):
-    """The grid the arguments describe; with ``part=False`` and a config, the whole config's grid
-    (before --methods / --datasets / --seeds: what the report covers)."""
+def _grids(args):
+    """(whole, part): the grid the report covers and the part of it to run now. With a config,
+    ``whole`` is the config's grid and ``part`` keeps its --methods / --datasets / --seeds; without
+    one they are the same grid."""
     from ..cli import _parse_params
     from .grid import build_grid, load_config, with_params
 
@@ -77,16 +78,15 @@ def _grid(args, part: bool = True):
     settings = {k: v for k, v in settings.items() if v is not None}
     if args.config:
         config = {**load_config(args.config), **settings}
-        grid = build_grid(with_params(config, params), source=args.config)
-        if not part:
-            return grid
-        return grid.filter(methods=args.methods, datasets=args.datasets, seeds=_seeds(args.seed_list))
+        whole = build_grid(with_params(config, params), source=args.config)
+        return whole, whole.filter(methods=args.methods, datasets=args.datasets, seeds=_seeds(args.seed_list))
     if not (args.methods and args.datasets):
         raise ValueError("give --config FILE, or --methods and --datasets (see graphclust bench --help)")
     seeds = _seeds(args.seed_list) if args.seed_list is not None else 10
     config = {"name": "bench", "methods": _names(args.methods), "datasets": _names(args.datasets), "seeds": seeds,
               **settings}
-    return build_grid(with_params(config, params))
+    grid = build_grid(with_params(config, params))
+    return grid, grid
 
 
 def _seeds(text: str | None):
@@ -100,10 +100,10 @@ def _names(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def _command(args, part: bool = True) -> str:
-    """The command line of ``args``; with ``part=False`` and a config, without the options that
-    pick a part of its grid (the command that (re)produces the whole report)."""
-    whole = args.config and not part
+def _command(args) -> str:
+    """The command that (re)produces the report of ``args``: with a config, without the options
+    that pick a part of its grid."""
+    whole = bool(args.config)
     parts = ["graphclust", "bench"]
     for flag, value in (("--config", args.config), ("--methods", None if whole else args.methods),
                         ("--datasets", None if whole else args.datasets),
@@ -181,7 +181,7 @@ def cmd_bench(args) -> int:
                                 plots=not args.no_plots, data_root=args.data_root)
         print(f"report: {written['report']}\ntables: {written['tables_md']}, {written['csv']}")
         return 0
-    grid = _grid(args)
+    whole, grid = _grids(args)
     threads = args.threads or grid.settings.get("threads")
     if args.jobs < 1:
         raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
@@ -210,10 +210,10 @@ def cmd_bench(args) -> int:
             f"{summary.left} left; records in {summary.path}")
         for dataset, why in summary.unavailable.items():
             print(f"warning: {dataset} not available: {why}", file=sys.stderr)  # even with --quiet
-    whole = _grid(args, part=False)  # a run of a part still reports the whole config's grid
+    # a run of a part still writes the tables and the report of the whole config's grid
     written = write_outputs(out, whole.name, grid=whole,
                             reference_path=args.reference or whole.settings.get("reference"),
-                            plots=not args.no_plots, command=_command(args, part=False), data_root=data_root,
-                            tsne_points=grid.settings.get("tsne_points", 5000), log=log)
+                            plots=not args.no_plots, command=_command(args), data_root=data_root,
+                            tsne_points=whole.settings.get("tsne_points", 5000), log=log)
     print(f"report: {written['report']}\ntables: {written['tables_md']}, {written['csv']}")
     return 0

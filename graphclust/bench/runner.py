@@ -546,32 +546,48 @@ def run_grid(grid: Grid, out_dir, *, data_root=None, max_runs: int | None = None
     return summary
 
 
-def _run_serial(units, ctx: _UnitContext, data_root, progress: bool, bar, on_record, on_unavailable) -> None:
-    from tqdm.auto import tqdm
+class _DatasetSlot:
+    """The dataset a process loaded last (one at a time: the previous one is freed before the next
+    is loaded) and the datasets that could not be loaded, with why (not tried again)."""
 
-    loaded: tuple[str, object] | None = None
-    unavailable: dict[str, str] = {}
-    for specs in units:
-        dataset = specs[0].dataset
-        if dataset in unavailable:
-            on_unavailable(dataset, unavailable[dataset], len(specs))
-            continue
-        if loaded is None or loaded[0] != dataset:
-            loaded = None  # free the previous dataset before loading the next
+    def __init__(self, data_root, verbose: bool):
+        self.data_root, self.verbose = data_root, verbose
+        self.name: str | None = None
+        self.data = None
+        self.unavailable: dict[str, str] = {}
+
+    def get(self, dataset: str) -> tuple[object | None, str | None]:
+        """(data, None), or (None, why it is not available)."""
+        from tqdm.auto import tqdm
+
+        if dataset in self.unavailable:
+            return None, self.unavailable[dataset]
+        if self.name != dataset:
+            self.name = self.data = None
             try:
                 with tqdm.external_write_mode():  # the graph report prints between bar refreshes
-                    loaded = (dataset, _load_dataset(dataset, data_root, verbose=progress))
+                    self.data = _load_dataset(dataset, self.data_root, verbose=self.verbose)
             except (FileNotFoundError, ValueError, OSError) as err:
-                unavailable[dataset] = str(err).splitlines()[0]
-                on_unavailable(dataset, unavailable[dataset], len(specs))
-                continue
-        _run_unit(specs, loaded[1], ctx, on_record,
+                self.unavailable[dataset] = str(err).splitlines()[0]
+                return None, self.unavailable[dataset]
+            self.name = dataset
+        return self.data, None
+
+
+def _run_serial(units, ctx: _UnitContext, data_root, progress: bool, bar, on_record, on_unavailable) -> None:
+    slot = _DatasetSlot(data_root, verbose=progress)
+    for specs in units:
+        data, why = slot.get(specs[0].dataset)
+        if why is not None:
+            on_unavailable(specs[0].dataset, why, len(specs))
+            continue
+        _run_unit(specs, data, ctx, on_record,
                   on_start=lambda spec: bar.set_description(f"{spec.dataset} {spec.method} seed {spec.seed}"))
 
 
 # -- worker processes (jobs > 1)
 
-_WORKER: dict = {}  # in a worker: the progress queue, data_root and the dataset loaded last
+_WORKER: dict = {}  # in a worker: the progress queue and its _DatasetSlot
 
 
 def _worker_init(queue, data_root, threads: int) -> None:
@@ -584,22 +600,17 @@ def _worker_init(queue, data_root, threads: int) -> None:
         faiss.omp_set_num_threads(threads)
     except ImportError:  # faiss is only needed by the kNN graph builders that use it
         pass
-    _WORKER.update(queue=queue, data_root=data_root, loaded=None)
+    _WORKER.update(queue=queue, slot=_DatasetSlot(data_root, verbose=False))
 
 
 def _worker_unit(specs: list[RunSpec], ctx: _UnitContext) -> None:
     """Run one unit in a worker; each record and an unavailable dataset go to the parent's queue."""
     queue = _WORKER["queue"]
-    dataset = specs[0].dataset
-    loaded = _WORKER["loaded"]
-    if loaded is None or loaded[0] != dataset:
-        _WORKER["loaded"] = None
-        try:
-            _WORKER["loaded"] = loaded = (dataset, _load_dataset(dataset, _WORKER["data_root"], verbose=False))
-        except (FileNotFoundError, ValueError, OSError) as err:
-            queue.put(("unavailable", dataset, str(err).splitlines()[0], len(specs)))
-            return
-    _run_unit(specs, loaded[1], ctx, lambda record: queue.put(("record", record)))
+    data, why = _WORKER["slot"].get(specs[0].dataset)
+    if why is not None:
+        queue.put(("unavailable", specs[0].dataset, why, len(specs)))
+        return
+    _run_unit(specs, data, ctx, lambda record: queue.put(("record", record)))
 
 
 def _run_parallel(units, ctx: _UnitContext, data_root, jobs: int, threads: int, bar, on_record,
