@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import torch
 from torch import nn
@@ -181,6 +182,11 @@ class GAE(BaseClusterer):
                         generator=ctx.generator, callbacks=monitors, verbose=ctx.verbose, desc=type(self).__name__)
         model.eval()
         z = embedding()
+        if n > 1 and bool((z == z[0]).all()):
+            warnings.warn(f"{type(self).__name__}: the embedding collapsed: z is the same for all {n} nodes (every "
+                          f"ReLU of the first layer died in training, so the edge loss is stuck at 2 ln 2 = 1.386) "
+                          f"and the clusters carry no information; try a smaller lr (now {self.lr})",
+                          RuntimeWarning, stacklevel=3)
         labels, centers = kmeans(z, self.n_clusters, n_init=self.n_init, seed=ctx.seed())
         return FitResult(labels, embedding=z, history=history,
                          extra={"cluster_centers_": centers, "model_": model})

@@ -71,6 +71,24 @@ def test_monitoring_logs_metrics_without_changing_the_result(cls, sbm):
     assert "acc" in monitored.history_[0] and "acc" not in plain.history_[0]
 
 
+@pytest.mark.parametrize("cls", METHODS)
+def test_a_collapsed_embedding_is_a_clear_warning(cls, sbm):
+    # dense positive features and a huge lr: the first Adam steps push every hidden unit below 0
+    x = sbm.x.abs() + 5.0
+    with pytest.warns(RuntimeWarning, match="embedding collapsed.*lr"):
+        model = cls(n_clusters=3, random_state=0, **{**SMALL, "lr": 50.0}).fit((x, sbm.edge_index))
+    assert (model.embedding_ == model.embedding_[0]).all()
+
+
+@pytest.mark.parametrize("cls", METHODS)
+def test_a_healthy_embedding_gives_no_collapse_warning(cls, sbm):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*embedding collapsed")
+        cls(n_clusters=3, random_state=0, **SMALL).fit(_unlabelled(sbm))
+
+
 def test_vgae_logs_both_terms_and_embeds_mu(sbm):
     model = VGAE(n_clusters=3, random_state=0, **SMALL).fit(_unlabelled(sbm))
     record = model.history_[-1]
