@@ -120,9 +120,11 @@ def write_tables(datasets) -> str:
     shorter = [f"{d}: {', '.join(f'{k} = {v}' for k, v in SDDECC_EPOCHS[d].items())}" for d in datasets
                if d in SDDECC_EPOCHS]
     if shorter:
+        model = make_method("sddecc")
+        defaults = ", ".join(f"{k} = {getattr(model, k)}" for k in next(iter(SDDECC_EPOCHS.values())))
         parts.append("SDDECC and its ablations run with the estimator's defaults except a shorter schedule on the "
                      "70,000-image datasets, so that a run fits one core in about two hours (" + "; ".join(shorter)
-                     + "; defaults 30 and 50). Fewer seeds than the paper's 10 where the seeds column says so: "
+                     + f"; defaults {defaults}). Fewer seeds than the paper's 10 where the seeds column says so: "
                      "the measured cost per run is in the s / run column.\n")
     for title, rows in (("Table 3: methods", TABLE3), ("Table 4: ablations of SDDECC", TABLE4)):
         order = {(d, r): i for i, (d, r) in enumerate((d, r) for d in datasets for r in rows)}
