@@ -206,10 +206,38 @@ def test_monitoring_labels_do_not_change_the_result(images):
     ({"channels": ()}, "channels"),
     ({"latent": 0}, "latent"),
     ({"kl_reduction": "max"}, "kl_reduction"),
+    ({"gcn_lr": 0.0}, "gcn_lr"),
 ])
 def test_bad_parameters_are_clear_errors(images, params, message):
     with pytest.raises(ValueError, match=message):
         SDDECC(n_clusters=3, **{**TINY, **params}).fit(images[0])
+
+
+def test_gcn_lr_drives_the_gcn_optimiser_only(images, monkeypatch):
+    import graphclust.models.sddecc as sddecc_module
+
+    built = []  # (ids of the parameters, lr) of every optimiser the fit builds
+    real = sddecc_module.make_optimizer
+
+    def recording(params, name="adam", lr=1e-3, **kwargs):
+        params = list(params)
+        built.append(({id(p) for p in params}, lr))
+        return real(params, name, lr=lr, **kwargs)
+
+    monkeypatch.setattr(sddecc_module, "make_optimizer", recording)
+    model = SDDECC(n_clusters=3, random_state=0, **{**TINY, "lr": 2e-3, "gcn_lr": 7e-3}).fit(images[0])
+    gcn = {id(p) for p in model.module_.gcn.parameters()}
+    assert [lr for ids, lr in built if ids == gcn] == [7e-3]  # one GCN optimiser, at gcn_lr
+    others = [(ids, lr) for ids, lr in built if ids != gcn]
+    assert len(others) == 2 and all(lr == 2e-3 and not ids & gcn for ids, lr in others)  # pretrain, joint
+
+
+def test_gcn_lr_changes_nothing_without_the_gcn(images):
+    x, _ = images
+    a = SDDECC(n_clusters=3, use_gcn=False, random_state=0, **{**TINY, "gcn_lr": 1e-2}).fit(x)
+    b = SDDECC(n_clusters=3, use_gcn=False, random_state=0, **{**TINY, "gcn_lr": 1e-4}).fit(x)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_array_equal(a.embedding_, b.embedding_)
 
 
 def test_defaults_are_the_papers():
