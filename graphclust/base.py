@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -168,6 +169,10 @@ class BaseClusterer:
             embedding = embedding.detach().cpu().numpy()
         self.labels_ = labels
         self.embedding_ = None if embedding is None else np.asarray(embedding, dtype=np.float32)
+        if self.embedding_ is not None and n_samples > 1 and bool((self.embedding_ == self.embedding_[0]).all()):
+            warnings.warn(f"{type(self).__name__}: the embedding collapsed: it is the same for all {n_samples} "
+                          f"samples, so the clusters carry no information{self._collapse_hint()}",
+                          RuntimeWarning, stacklevel=2)
         self.history_ = list(result.history)
         self.n_features_in_ = int(n_features)
         self.n_samples_ = int(n_samples)
@@ -177,6 +182,12 @@ class BaseClusterer:
 
     def fit_predict(self, data, y=None) -> np.ndarray:
         return self.fit(data, y=y).labels_
+
+    def _collapse_hint(self) -> str:
+        """What to add to the collapse warning of :meth:`fit` (a constant embedding): the likely
+        cause and what to try. Default: a smaller learning rate, for methods that have one."""
+        lr = getattr(self, "lr", None)
+        return f"; try a smaller lr (now {lr})" if lr is not None else ""
 
     def _fit(self, data, ctx: FitContext) -> FitResult:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -1,11 +1,14 @@
 """One contract test parametrised over the whole registry: every method behaves as an estimator."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
 
 from conftest import FAST_PARAMS, fast_method
+from graphclust.base import BaseClusterer, FitResult
 from graphclust.data import make_blobs_graph, make_sbm
 from graphclust.registry import METHODS, get_method, make_method
 
@@ -24,7 +27,9 @@ def sbm():
 @pytest.mark.parametrize("name", NAMES)
 def test_fit_returns_self_with_fitted_attributes(name, sbm):
     model = fast_method(name, n_clusters=3, random_state=0)
-    assert model.fit(sbm) is model
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*embedding collapsed")  # a healthy fit does not warn
+        assert model.fit(sbm) is model
     assert model.labels_.shape == (90,)
     assert model.labels_.dtype == np.int64
     assert len(np.unique(model.labels_)) <= 3
@@ -148,3 +153,30 @@ def test_edge_index_out_of_range_is_a_clear_error():
     edges = torch.tensor([[0, 1], [1, 7]])
     with pytest.raises(ValueError, match=r"index 7, outside \[0, N\)"):
         fast_method("spectral", n_clusters=2, random_state=0).fit((x, edges))
+
+
+class _Constant(BaseClusterer):
+    """A method whose embedding is the same row for every sample (what a dead network gives)."""
+
+    def __init__(self, n_clusters=2, *, lr=0.5, random_state=None, verbose=False):
+        self.n_clusters, self.lr, self.random_state, self.verbose = n_clusters, lr, random_state, verbose
+
+    def _fit(self, data, ctx):
+        n = data.x.shape[0]
+        return FitResult(np.zeros(n, np.int64), embedding=np.ones((n, 3), np.float32))
+
+
+def test_a_collapsed_embedding_warns_for_any_method():
+    x = np.arange(12, dtype=np.float32).reshape(6, 2)
+    with pytest.warns(RuntimeWarning, match=r"_Constant: the embedding collapsed: it is the same for all 6 samples.*"
+                                            r"try a smaller lr \(now 0.5\)"):
+        model = _Constant().fit(x)
+    assert model.labels_.shape == (6,)  # the fit still completes
+
+
+def test_distinct_rows_do_not_warn():
+    model = _Constant()
+    model._fit = lambda data, ctx: FitResult(np.zeros(6, np.int64), embedding=np.eye(6, 3, dtype=np.float32))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*embedding collapsed")
+        model.fit(np.arange(12, dtype=np.float32).reshape(6, 2))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numbers
-import warnings
 
 import torch
 from torch import nn
@@ -122,6 +121,10 @@ class GAE(BaseClusterer):
     uses_graph = True
     variational = False
 
+    def _collapse_hint(self) -> str:
+        return (f" (every ReLU of the first layer died in training, so the edge loss is stuck at 2 ln 2 = 1.386); "
+                f"try a smaller lr (now {self.lr})")
+
     def __init__(self, n_clusters: int = 8, *, hidden: int = 256, latent: int = 16, epochs: int = 200,
                  lr: float = 0.01, n_neighbors: int | None = None, n_init: int = 20, random_state=None,
                  device="cpu", verbose: bool = True):
@@ -182,11 +185,6 @@ class GAE(BaseClusterer):
                         generator=ctx.generator, callbacks=monitors, verbose=ctx.verbose, desc=type(self).__name__)
         model.eval()
         z = embedding()
-        if n > 1 and bool((z == z[0]).all()):
-            warnings.warn(f"{type(self).__name__}: the embedding collapsed: z is the same for all {n} nodes (every "
-                          f"ReLU of the first layer died in training, so the edge loss is stuck at 2 ln 2 = 1.386) "
-                          f"and the clusters carry no information; try a smaller lr (now {self.lr})",
-                          RuntimeWarning, stacklevel=3)
         labels, centers = kmeans(z, self.n_clusters, n_init=self.n_init, seed=ctx.seed())
         return FitResult(labels, embedding=z, history=history,
                          extra={"cluster_centers_": centers, "model_": model})
