@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from graphclust.bench.aggregate import format_mean_std, mean_std as aggregate_mean_std
 from graphclust.bench.runner import BEST_EPOCH_KEY, peak_rss_mib, reset_peak_rss, status_kib  # noqa: F401
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -63,8 +64,9 @@ def best_epoch_acc(history: list[dict]) -> float | None:
 
 
 def mean_std(values: list[float]) -> str:
-    """"0.7026 ± 0.0317" over the values; a lone value without "± 0.0000" (it has no spread)."""
-    return f"{np.mean(values):.4f}" + (f" ± {np.std(values):.4f}" if len(values) > 1 else "")
+    """"0.7026 ± 0.0317" over the values; a lone value without "± 0.0000" (it has no spread). The
+    harness's own formatter (:func:`graphclust.bench.aggregate.mean_std`), at 4 digits."""
+    return format_mean_std(*aggregate_mean_std(values), 4)
 
 
 def summary_table(runs: list[dict], paper: dict | None = None) -> str:

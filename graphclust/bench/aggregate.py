@@ -27,7 +27,8 @@ import numpy as np
 from .runner import BEST_EPOCH_KEY, record_key
 
 __all__ = ["LABEL_METRICS", "GRAPH_METRICS", "BEST_EPOCH_HEADER", "load_reference", "default_reference_path",
-           "summarise", "markdown_table", "markdown_tables", "csv_text", "write_tables", "row_label", "latest_records"]
+           "summarise", "mean_std", "format_mean_std", "markdown_table", "markdown_tables", "csv_text", "write_tables",
+           "row_label", "latest_records"]
 
 LABEL_METRICS = ("acc", "nmi", "ari", "f1")
 GRAPH_METRICS = ("modularity", "conductance")
@@ -113,7 +114,7 @@ def latest_records(records: list[dict]) -> tuple[dict[tuple, dict], dict[tuple, 
     return ok, {k: v for k, v in failed.items() if k not in ok}
 
 
-def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
+def mean_std(values: list[float]) -> tuple[float | None, float | None]:
     """Mean and population std of the finite values; the std is None for fewer than two (a lone
     run has no spread to show, and "± 0.00" would read as a measured one)."""
     values = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
@@ -169,11 +170,11 @@ def summarise(records: list[dict], reference: dict | None = None, order: list[tu
         for metric in LABEL_METRICS + GRAPH_METRICS:
             scale = 100.0 if metric in LABEL_METRICS else 1.0
             values = [r["metrics"][metric] * scale for r in runs if r.get("metrics", {}).get(metric) is not None]
-            row["mean"][metric], row["std"][metric] = _mean_std(values)
+            row["mean"][metric], row["std"][metric] = mean_std(values)
         best = [100.0 * r[BEST_EPOCH_KEY] for r in runs if r.get(BEST_EPOCH_KEY) is not None]
-        row["best_mean"], row["best_std"] = _mean_std(best)
+        row["best_mean"], row["best_std"] = mean_std(best)
         row["best_n"] = len(best)
-        row["time_mean"], _ = _mean_std([r.get("time_s") for r in runs])
+        row["time_mean"], _ = mean_std([r.get("time_s") for r in runs])
         row["time_total"] = float(sum(r.get("time_s") or 0.0 for r in runs))
         rss = [r.get("peak_rss_mib") for r in runs if r.get("peak_rss_mib") is not None]
         row["rss_max"] = max(rss) if rss else None
@@ -189,7 +190,9 @@ def summarise(records: list[dict], reference: dict | None = None, order: list[tu
 # --------------------------------------------------------------------------- Markdown and CSV
 
 
-def _pm(mean, std, digits: int) -> str:
+def format_mean_std(mean, std, digits: int) -> str:
+    """"mean ± std" at ``digits`` decimals; the mean alone when std is None (see :func:`mean_std`), a
+    dash when there is no value."""
     if mean is None:
         return DASH
     return f"{mean:.{digits}f}" if std is None else f"{mean:.{digits}f} ± {std:.{digits}f}"
@@ -216,11 +219,11 @@ def markdown_table(rows: list[dict]) -> str:
         paper = row["paper"] or {}
         cells = [row["label"], _seeds_cell(row)]
         for metric in LABEL_METRICS:
-            cells += [_pm(row["mean"][metric], row["std"][metric], 2), _num(paper.get(metric), 2)]
+            cells += [format_mean_std(row["mean"][metric], row["std"][metric], 2), _num(paper.get(metric), 2)]
         cells += [paper.get("source") or DASH,
-                  _pm(row["mean"]["modularity"], row["std"]["modularity"], 3),
-                  _pm(row["mean"]["conductance"], row["std"]["conductance"], 3),
-                  _num(row["time_mean"], 1), _num(row["rss_max"], 0), _pm(row["best_mean"], row["best_std"], 2)]
+                  format_mean_std(row["mean"]["modularity"], row["std"]["modularity"], 3),
+                  format_mean_std(row["mean"]["conductance"], row["std"]["conductance"], 3),
+                  _num(row["time_mean"], 1), _num(row["rss_max"], 0), format_mean_std(row["best_mean"], row["best_std"], 2)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from graphclust.bench.aggregate import csv_text, load_reference, markdown_table, markdown_tables, summarise
+from graphclust.bench.aggregate import (csv_text, format_mean_std, load_reference, markdown_table, markdown_tables,
+                                       mean_std, summarise)
 from graphclust.bench.runner import BEST_EPOCH_KEY, read_records
 
 REFERENCE = """
@@ -112,3 +113,16 @@ def test_the_repository_reference_file_loads():
     assert reference[("acm", "sdcn")][0]["acc"] == 90.45
     assert reference[("usps", "sdcn")][0]["source"] == "sdcn"  # the method's own paper first
     assert reference[("mnist", "idec")][0]["ari"] is None
+
+
+def test_mean_std_is_the_population_std_of_the_finite_values():
+    mean, std = mean_std([0.6, 0.8, float("nan"), None, 1.0])  # NaN and None are left out
+    assert mean == pytest.approx(0.8) and std == pytest.approx((0.08 / 3) ** 0.5)
+    assert mean_std([0.7]) == (pytest.approx(0.7), None)  # a lone run has no spread
+    assert mean_std([]) == (None, None)
+
+
+def test_format_mean_std_shows_a_lone_value_without_a_spread():
+    assert format_mean_std(0.75, 0.05, 4) == "0.7500 ± 0.0500"
+    assert format_mean_std(0.5, None, 2) == "0.50"
+    assert format_mean_std(None, None, 2) == "—"
