@@ -132,7 +132,7 @@ def _dry_run(grid, out: Path, legacy_files: list, retry_failed: bool = False) ->
     """What a run of ``grid`` would do: runs done, taken over from the legacy files, left to run,
     and for each (dataset, method) row left the compute time at the mean measured "s / run" of
     that row's finished runs (none measured yet: said so)."""
-    from .runner import done_keys, jsonl_path, legacy_records, read_records, record_key
+    from .runner import describe_stale, done_keys, jsonl_path, legacy_records, read_records, record_key, stale_runs
 
     records = read_records(jsonl_path(out, grid.name))
     have = {record_key(r) for r in records if "params_hash" in r}
@@ -140,7 +140,8 @@ def _dry_run(grid, out: Path, legacy_files: list, retry_failed: bool = False) ->
     for legacy in legacy_files:
         if Path(legacy).exists():
             taken += legacy_records(legacy, grid, have | {record_key(r) for r in taken})
-    done = done_keys(records + taken, retry_failed=retry_failed)
+    stale = stale_runs(records, grid)
+    done = done_keys(records + taken, retry_failed=retry_failed) - set(stale)
     pending = [s for s in grid.specs if s.key not in done]
     times: dict[tuple, list[float]] = {}
     for r in records + taken:
@@ -160,6 +161,7 @@ def _dry_run(grid, out: Path, legacy_files: list, retry_failed: bool = False) ->
             unknown += len(seeds)
             estimate = "no run measured yet"
         lines.append(f"  {dataset:14s} {method:12s} seeds {','.join(map(str, seeds))}: {estimate}")
+    lines += describe_stale(stale)
     lines += [f"  skipped: {entry['dataset']} / {entry['method']}: {entry['reason']}" for entry in grid.skipped]
     head = (f"{grid.name}: {len(grid.specs)} runs, {len(grid.specs) - len(pending)} done"
             + (f" ({len(taken)} of them to take over from {', '.join(Path(f).name for f in legacy_files)})"

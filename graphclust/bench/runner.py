@@ -40,7 +40,7 @@ import numpy as np
 from .grid import MAX_EMBEDDING_ROWS, Grid, RunSpec
 
 __all__ = ["BEST_EPOCH_KEY", "RunSummary", "run_grid", "run_spec", "fit_spec", "read_records", "append_record",
-           "done_keys", "record_key", "jsonl_path", "json_safe", "device_info", "embedding_sample", "import_legacy",
+           "done_keys", "config_changes", "stale_runs", "describe_stale", "record_key", "jsonl_path", "json_safe", "device_info", "embedding_sample", "import_legacy",
            "legacy_records", "status_kib", "reset_peak_rss", "peak_rss_mib"]
 
 BEST_EPOCH_KEY = "best_epoch_acc (label-selected, comparison only)"
@@ -116,6 +116,59 @@ def done_keys(records: list[dict], retry_failed: bool = False) -> set[tuple]:
     """Keys of finished runs: successful ones, and failed ones unless ``retry_failed``."""
     return {record_key(r) for r in records
             if "params_hash" in r and (r.get("status") == "ok" or (r.get("status") == "failed" and not retry_failed))}
+
+
+#: get_params() entries that are not settings of the method: they are set per run by the harness.
+_PER_RUN = frozenset({"n_clusters", "random_state", "verbose", "device", "pretrained"})
+
+
+def config_changes(record: dict, spec: RunSpec) -> dict[str, tuple]:
+    """The settings a finished run was made with that the estimator would now set otherwise:
+    ``{name: (recorded, now)}``, e.g. after a default changed in the code.
+
+    A run's key holds only the parameters its grid sets, so a run made under an older default
+    has the same key as one made today; the full ``config`` (``get_params()``) in its record
+    tells them apart. Compared: every parameter both configs have (a parameter added since is
+    not a change: its default may well reproduce the old behaviour). Records without the full
+    config (taken over from earlier scripts, which kept a repr of the non-default parameters
+    only) and failed runs give ``{}``: nothing to compare.
+    """
+    from ..registry import make_method
+
+    config = record.get("config") or {}
+    if record.get("status") != "ok" or "class" not in config:
+        return {}
+    model = make_method(spec.method, n_clusters=int(record.get("n_clusters") or 2), **_estimator_params(spec.params))
+    now = json.loads(json.dumps(json_safe(model.get_params())))
+    return {name: (config[name], value) for name, value in now.items()
+            if name not in _PER_RUN and name in config and config[name] != value}
+
+
+def stale_runs(records: list[dict], grid: Grid) -> dict[tuple, dict[str, tuple]]:
+    """Grid keys whose last successful record was made with other settings than the estimator
+    has now (:func:`config_changes`): key -> the changed settings. The harness runs them again;
+    the newer record then counts (the last successful record of a key is the one aggregated)."""
+    specs = {spec.key: spec for spec in grid.specs}
+    latest: dict[tuple, dict] = {}
+    for record in records:
+        if "params_hash" in record and record.get("status") == "ok" and record_key(record) in specs:
+            latest[record_key(record)] = record
+    stale = {}
+    for key, record in latest.items():
+        changes = config_changes(record, specs[key])
+        if changes:
+            stale[key] = changes
+    return stale
+
+
+def describe_stale(stale: dict[tuple, dict[str, tuple]]) -> list[str]:
+    """One line per (dataset, method) with stale runs: which seeds and what changed."""
+    rows: dict[tuple, list] = {}
+    for (dataset, method, seed, _), changes in sorted(stale.items()):
+        what = ", ".join(f"{name} {old!r} -> {new!r}" for name, (old, new) in sorted(changes.items()))
+        rows.setdefault((dataset, method, what), []).append(seed)
+    return [f"  {dataset} {method} seeds {','.join(map(str, seeds))}: recorded with other settings than the "
+            f"estimator's now ({what}); run again" for (dataset, method, what), seeds in rows.items()]
 
 
 # --------------------------------------------------------------------------- JSON, machine, memory
@@ -502,7 +555,9 @@ def run_grid(grid: Grid, out_dir, *, data_root=None, max_runs: int | None = None
     path = jsonl_path(out_dir, grid.name)
     data_root = data_root if data_root is not None else settings.get("data_root")
     verbose_runs = (progress and jobs == 1) if verbose_runs is None else verbose_runs
-    done = done_keys(read_records(path), retry_failed=retry_failed)
+    records = read_records(path)
+    stale = stale_runs(records, grid)
+    done = done_keys(records, retry_failed=retry_failed) - set(stale)
     pending = [s for s in grid.specs if s.key not in done]
     already = len(grid.specs) - len(pending)
     todo = pending if max_runs is None else pending[:max(int(max_runs), 0)]
@@ -520,6 +575,8 @@ def run_grid(grid: Grid, out_dir, *, data_root=None, max_runs: int | None = None
 
         tqdm.write(f"{grid.name}: {len(grid.specs)} runs, {already} already in {path}, {len(todo)} to run now"
                    + (f" in {jobs} worker processes" if jobs > 1 else ""))
+        for line in describe_stale(stale):
+            tqdm.write(line)
     bar = progress_bar(total=len(todo), desc="bench", unit="run", smoothing=0, dynamic_ncols=True, disable=not progress)
 
     def on_record(record: dict) -> None:

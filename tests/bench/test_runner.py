@@ -283,3 +283,35 @@ def test_running_a_part_of_a_config_still_reports_the_whole_grid(tmp_path):
         report = (tmp_path / "TWO.md").read_text()
         assert "### sbm" in report and "--datasets" not in report
     assert "### blobs" in report and "### blobs" in (tmp_path / "two_tables.md").read_text()
+
+
+def test_a_run_made_under_another_default_is_run_again(tmp_path, monkeypatch, capsys):
+    grid = grid_from_lists("kmeans,spectral", "sbm", seeds=1, params={"n_init": 2}, name="stale")
+    run_grid(grid, tmp_path, progress=False)
+    path = tmp_path / "stale.jsonl"
+    records = read_records(path)
+    for record in records:  # as if k-means had been run when its default max_iter was 100, and a
+        if record["method"] == "kmeans":  # parameter since removed (old_knob) and one since added (backend)
+            record["config"].update(max_iter=100, old_knob=1)
+            del record["config"]["backend"]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+    kmeans_key = next(s.key for s in grid.specs if s.method == "kmeans")
+    assert runner.stale_runs(read_records(path), grid) == {kmeans_key: {"max_iter": (100, 300)}}
+    assert runner.describe_stale({kmeans_key: {"max_iter": (100, 300)}}) == [
+        "  sbm kmeans seeds 0: recorded with other settings than the estimator's now (max_iter 100 -> 300); run again"]
+    calls = counting_fit(monkeypatch)
+    summary = run_grid(grid, tmp_path, progress=True)
+    assert calls == [kmeans_key] and summary.ran == 1  # the spectral run is current and kept
+    shown = capsys.readouterr()
+    assert "max_iter 100 -> 300" in shown.out + shown.err  # said before it runs
+    assert runner.stale_runs(read_records(path), grid) == {}  # the new record is the one that counts
+    assert run_grid(grid, tmp_path, progress=False).ran == 0
+
+
+def test_failed_and_taken_over_records_have_nothing_to_compare():
+    spec = RunSpec("sbm", "kmeans", 0, {"n_init": 2})
+    assert runner.config_changes({"status": "failed", "config": {"class": "KMeans", "max_iter": 1}}, spec) == {}
+    assert runner.config_changes({"status": "ok", "config": {"repr": "KMeans(max_iter=1)"}}, spec) == {}
+    assert runner.config_changes({"status": "ok", "n_clusters": 3,
+                                  "config": {"class": "KMeans", "max_iter": 300, "n_clusters": 3}}, spec) == {}
