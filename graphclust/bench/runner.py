@@ -40,8 +40,9 @@ import numpy as np
 from .grid import MAX_EMBEDDING_ROWS, Grid, RunSpec
 
 __all__ = ["BEST_EPOCH_KEY", "RunSummary", "run_grid", "run_spec", "fit_spec", "read_records", "append_record",
-           "done_keys", "config_changes", "stale_runs", "describe_stale", "record_key", "jsonl_path", "json_safe", "device_info", "embedding_sample", "import_legacy",
-           "legacy_records", "status_kib", "reset_peak_rss", "peak_rss_mib"]
+           "done_keys", "config_changes", "stale_runs", "describe_stale", "record_key", "jsonl_path", "json_safe",
+           "device_info", "embedding_sample", "import_legacy", "legacy_records", "status_kib", "reset_peak_rss",
+           "peak_rss_mib"]
 
 BEST_EPOCH_KEY = "best_epoch_acc (label-selected, comparison only)"
 
@@ -139,9 +140,11 @@ def config_changes(record: dict, spec: RunSpec) -> dict[str, tuple]:
     if record.get("status") != "ok" or "class" not in config:
         return {}
     model = make_method(spec.method, n_clusters=int(record.get("n_clusters") or 2), **_estimator_params(spec.params))
-    now = json.loads(json.dumps(json_safe(model.get_params())))
-    return {name: (config[name], value) for name, value in now.items()
-            if name not in _PER_RUN and name in config and config[name] != value}
+    plain = {name: value for name, value in model.get_params().items()  # objects are recorded by repr: not comparable
+             if name not in _PER_RUN and name in config and isinstance(value, (bool, int, float, str, tuple, list,
+                                                                               type(None)))}
+    now = json.loads(json.dumps(json_safe(plain)))
+    return {name: (config[name], value) for name, value in now.items() if config[name] != value}
 
 
 def stale_runs(records: list[dict], grid: Grid) -> dict[tuple, dict[str, tuple]]:
