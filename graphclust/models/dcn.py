@@ -21,7 +21,17 @@ class DCN(AutoEncoderMixin, BaseClusterer):
     Objective (Eq. 5), minimised jointly over the autoencoder (f, g), the centres M [K, d] and
     the hard assignments s_i:
 
-        L = 1/(N F) Σ_i ||x_i − g(f(x_i))||² + (λ/2) · 1/N Σ_i ||f(x_i) − M s_i||²
+        L = 1/N Σ_i ||x_i − g(f(x_i))||² + (λ/2) · 1/N Σ_i ||f(x_i) − M s_i||²
+
+    The reconstruction is each sample's squared error summed over its F features
+    (``rec_reduction="sample"``), as in Eq. 5, where the loss ℓ(g(f(x_i)), x_i) is on the whole
+    vector, and in the authors' code (per-sample sums of both terms). ``"mean"`` (also over the F
+    features, the reduction of the other AE methods here) makes the reconstruction F times
+    lighter against the k-means term. What that did, label-free: every sample in one cluster
+    (NMI 0) on DBLP (F = 334, seeds 0 and 1) and CiteSeer (F = 3,703, seed 0), and near-chance
+    Cora (26.5% ACC over 3 seeds). With ``"sample"``, seed 0: DBLP 4 non-empty clusters (ACC 0.377,
+    NMI 0.138) and Cora 7 (ACC 0.399, NMI 0.226), beside AE+K-means on the same seed: DBLP
+    0.405 / 0.154, Cora 0.393 / 0.224.
 
     Optimised by alternation on each mini-batch (Sec. 3.2): (1) assign each sample to its
     nearest centre; (2) move each assigned centre towards its samples with the online step
@@ -36,12 +46,13 @@ class DCN(AutoEncoderMixin, BaseClusterer):
         hidden, latent, pretrain_epochs, pretrain_lr, batch_size, pretrained, n_init: as in AE+KMeans.
         epochs: clustering epochs (50).
         lr: Adam learning rate of the network updates (1e-4).
+        rec_reduction: ``"sample"`` (default, Eq. 5) or ``"mean"`` (above).
     """
 
     def __init__(self, n_clusters: int = 8, *, lam: float = 1.0, hidden=(500, 500, 2000), latent: int = 10,
                  pretrain_epochs: int = 50, pretrain_lr: float = 1e-3, batch_size: int = 256, epochs: int = 50,
-                 lr: float = 1e-4, pretrained=None, n_init: int = 20, random_state=None, device="cpu",
-                 verbose: bool = True):
+                 lr: float = 1e-4, rec_reduction: str = "sample", pretrained=None, n_init: int = 20,
+                 random_state=None, device="cpu", verbose: bool = True):
         self.n_clusters = n_clusters
         self.lam = lam
         self.hidden = hidden
@@ -51,6 +62,7 @@ class DCN(AutoEncoderMixin, BaseClusterer):
         self.batch_size = batch_size
         self.epochs = epochs
         self.lr = lr
+        self.rec_reduction = rec_reduction
         self.pretrained = pretrained
         self.n_init = n_init
         self.random_state = random_state
@@ -62,6 +74,8 @@ class DCN(AutoEncoderMixin, BaseClusterer):
         self._check_autoencoder_params()
         if self.lam < 0:
             raise ValueError(f"lam must be >= 0, got {self.lam}")
+        if self.rec_reduction not in ("sample", "mean"):
+            raise ValueError(f"rec_reduction must be 'sample' or 'mean', got {self.rec_reduction!r}")
 
     def _fit(self, data, ctx: FitContext) -> FitResult:
         x = data.x.to(ctx.device)  # [N, F]
@@ -80,7 +94,7 @@ class DCN(AutoEncoderMixin, BaseClusterer):
                 for i, k in zip(range(len(idx)), s.tolist()):  # (2) online centre update
                     counts[k] += 1
                     mu[k] -= (mu[k] - out.z[i]) / counts[k]
-            rec = reconstruction_loss(out.x_hat, xb)
+            rec = reconstruction_loss(out.x_hat, xb, reduction=self.rec_reduction)
             km = kmeans_loss(out.z, mu, s)
             return {"loss": rec + 0.5 * self.lam * km, "rec": rec, "kmeans": km}  # (3) network update
 

@@ -15,6 +15,10 @@ def test_reconstruction_loss_by_hand():
     x = torch.tensor([[1.0, 2.0], [0.0, 1.0]])
     x_hat = torch.tensor([[0.0, 0.0], [0.0, 1.0]])
     assert reconstruction_loss(x_hat, x).item() == pytest.approx(1.25)
+    # per sample, summed over the F = 2 features: (1 + 4) and (0 + 0), mean over N = 2 -> 5/2
+    assert reconstruction_loss(x_hat, x, reduction="sample").item() == pytest.approx(2.5)
+    with pytest.raises(ValueError, match="reduction"):
+        reconstruction_loss(x_hat, x, reduction="sum")
 
 
 def test_reconstruction_loss_rejects_shape_mismatch():
