@@ -139,9 +139,10 @@ class BaseClusterer:
             value = getattr(self, name, None)
             if value is not None and (not isinstance(value, numbers.Integral) or value < (0 if "epochs" in name else 1)):
                 raise ValueError(f"{name} must be a {'non-negative' if 'epochs' in name else 'positive'} int, got {value!r}")
-        lr = getattr(self, "lr", None)
-        if lr is not None and not (isinstance(lr, numbers.Real) and lr > 0):
-            raise ValueError(f"lr must be a positive number, got {lr!r}")
+        for name in ("lr", "pretrain_lr", "gcn_lr"):  # every learning rate a method has
+            value = getattr(self, name, None)
+            if value is not None and (isinstance(value, bool) or not (isinstance(value, numbers.Real) and value > 0)):
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
 
     def fit(self, data, y=None) -> "BaseClusterer":
         """Cluster ``data`` (any input accepted by :func:`graphclust.graphs.as_data`).

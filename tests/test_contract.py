@@ -129,6 +129,17 @@ def test_unknown_parameter_is_rejected():
         make_method("dec", n_clusters=3, learning_rate=0.1)
 
 
+LEARNING_RATES = [(name, rate) for name in NAMES for rate in ("lr", "pretrain_lr", "gcn_lr")
+                  if rate in get_method(name)().get_params()]
+
+
+@pytest.mark.parametrize("name, rate", LEARNING_RATES)
+@pytest.mark.parametrize("value", [0.0, -1e-3, True])
+def test_every_learning_rate_must_be_a_positive_number(name, rate, value, sbm):
+    with pytest.raises(ValueError, match=f"{rate} must be a positive number"):
+        fast_method(name, n_clusters=3, **{rate: value}).fit(sbm)
+
+
 def test_bad_random_state_type():
     with pytest.raises(TypeError, match="random_state"):
         fast_method("kmeans", n_clusters=2, random_state="seed").fit(np.random.rand(10, 2))

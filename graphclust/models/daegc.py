@@ -187,8 +187,6 @@ class DAEGC(BaseClusterer):
             value = getattr(self, name)
             if not isinstance(value, numbers.Real) or value < 0:
                 raise ValueError(f"{name} must be a non-negative number, got {value!r}")
-        if not (isinstance(self.pretrain_lr, numbers.Real) and self.pretrain_lr > 0):
-            raise ValueError(f"pretrain_lr must be a positive number, got {self.pretrain_lr!r}")
         if self.rec_weighting not in ("dense", "balanced"):
             raise ValueError(f"rec_weighting must be 'dense' or 'balanced', got {self.rec_weighting!r}")
         if self.attention_support not in ("proximity", "adjacency"):

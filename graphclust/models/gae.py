@@ -122,8 +122,8 @@ class GAE(BaseClusterer):
     variational = False
 
     def _collapse_hint(self) -> str:
-        return (f" (every ReLU of the first layer died in training, so the edge loss is stuck at 2 ln 2 = 1.386); "
-                f"try a smaller lr (now {self.lr})")
+        return (" (every ReLU of the first layer died in training, so the edge loss is stuck at 2 ln 2 = 1.386)"
+                + super()._collapse_hint())
 
     def __init__(self, n_clusters: int = 8, *, hidden: int = 256, latent: int = 16, epochs: int = 200,
                  lr: float = 0.01, n_neighbors: int | None = None, n_init: int = 20, random_state=None,

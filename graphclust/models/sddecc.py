@@ -190,8 +190,7 @@ class SDDECC(BaseClusterer):
                  kl_reduction: str = "mean",
                  pretrain_epochs: int = 30, gcn_warmup_steps: int = 200, gcn_steps: int = 10,
                  epochs: int = 50, batch_size: int = 256, lr: float = 1e-3, gcn_lr: float = 1e-2, n_init: int = 20,
-                 random_state=None,
-                 device="cpu", verbose: bool = True):
+                 random_state=None, device="cpu", verbose: bool = True):
         self.n_clusters = n_clusters
         self.lambda1 = lambda1
         self.lambda2 = lambda2
@@ -241,8 +240,6 @@ class SDDECC(BaseClusterer):
                                              or not isinstance(self.n_neighbors, numbers.Integral)
                                              or self.n_neighbors < 1):
             raise ValueError(f"n_neighbors must be None or a positive int, got {self.n_neighbors!r}")
-        if not isinstance(self.gcn_lr, numbers.Real) or isinstance(self.gcn_lr, bool) or not self.gcn_lr > 0:
-            raise ValueError(f"gcn_lr must be a positive number, got {self.gcn_lr!r}")
         if self.kl_reduction not in ("mean", "sum"):
             raise ValueError(f"kl_reduction must be 'mean' or 'sum', got {self.kl_reduction!r}")
         for name in ("use_mi", "use_gcn"):
