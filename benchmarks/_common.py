@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from graphclust.bench.aggregate import format_mean_std, mean_std as aggregate_mean_std
-from graphclust.bench.runner import BEST_EPOCH_KEY, peak_rss_mib, reset_peak_rss, status_kib  # noqa: F401
+from graphclust.bench.runner import (BEST_EPOCH_KEY, model_config, peak_rss_mib, reset_peak_rss,  # noqa: F401
+                                     status_kib)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 METRICS = ("acc", "nmi", "ari", "f1")

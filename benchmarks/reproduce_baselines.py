@@ -18,7 +18,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (RESULTS, append_run, done_keys, parse_run_args, peak_rss_mib, read_runs,  # noqa: E402
+from _common import (RESULTS, append_run, done_keys, model_config, parse_run_args, peak_rss_mib, read_runs,  # noqa: E402
                      run_parser, summary_table)
 
 from graphclust.cli import versions  # noqa: E402
@@ -92,7 +92,8 @@ def run_baseline_seed(data, dataset: str, seed: int, methods, out: Path, *, pret
         scores = evaluate(y, model.labels_)
         config = repr(model).replace(f"pretrained={ae!r}", "pretrained=<this seed's AE>")
         append_run(out, {"dataset": dataset, "method": method, "seed": seed, **scores, "time": elapsed,
-                         "epochs_run": len(model.history_), "config": config, "peak_rss_mib": peak_rss_mib(),
+                         "epochs_run": len(model.history_), "config": config, "full_config": model_config(model),
+                         "peak_rss_mib": peak_rss_mib(),
                          "versions": env or versions()})
         print(f"{method} seed {seed}: " + " ".join(f"{k}={v:.4f}" for k, v in scores.items())
               + f" ({elapsed:.0f}s, {len(model.history_)} epochs)", flush=True)

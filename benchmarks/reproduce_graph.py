@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (BEST_EPOCH_KEY, RESULTS, append_run, best_epoch_acc, done_keys, parse_run_args,  # noqa: E402
-                     peak_rss_mib, read_runs, run_parser, summary_table)
+                     model_config, peak_rss_mib, read_runs, run_parser, summary_table)
 
 from graphclust.cli import prepare_graph, versions  # noqa: E402
 from graphclust.data import load_dataset  # noqa: E402
@@ -98,7 +98,8 @@ def run_graph_method(data, dataset: str, method: str, seed: int, out: Path, *, d
     elapsed = time.perf_counter() - start
     scores = evaluate(data.y.numpy(), model.labels_)
     record = {"dataset": dataset, "method": method, "seed": seed, **scores, "time": elapsed,
-              "epochs_run": len(model.history_), "config": repr(model), "peak_rss_mib": peak_rss_mib(),
+              "epochs_run": len(model.history_), "config": repr(model), "full_config": model_config(model),
+              "peak_rss_mib": peak_rss_mib(),
               "versions": env or versions(), BEST_EPOCH_KEY: best_epoch_acc(model.history_)}
     append_run(out, record)
     if method.startswith("sdcn"):  # the Q read-out of the same run (its history monitors Z, so no best epoch)

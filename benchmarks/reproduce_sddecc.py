@@ -34,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (BEST_EPOCH_KEY, RESULTS, append_run, best_epoch_acc, done_keys, parse_run_args,  # noqa: E402
-                     peak_rss_mib, read_runs, run_parser, summary_table)
+                     model_config, peak_rss_mib, read_runs, run_parser, summary_table)
 from reproduce_baselines import run_baseline_seed  # noqa: E402
 from reproduce_graph import run_graph_method  # noqa: E402
 
@@ -101,7 +101,7 @@ def run_own_row(data, dataset: str, row: str, seed: int, out: Path, *, device: s
     elapsed = time.perf_counter() - start
     scores = evaluate(data.y.numpy(), model.labels_)
     append_run(out, {"dataset": dataset, "method": row, "estimator": method, "seed": seed, **scores,
-                     "time": elapsed, "epochs_run": len(model.history_), "config": repr(model),
+                     "time": elapsed, "epochs_run": len(model.history_), "config": repr(model), "full_config": model_config(model),
                      "peak_rss_mib": peak_rss_mib(), "versions": env, BEST_EPOCH_KEY: best_epoch_acc(model.history_)})
     print(f"{dataset} {row} seed {seed}: " + " ".join(f"{k}={v:.4f}" for k, v in scores.items())
           + f" ({elapsed:.0f}s)", flush=True)

@@ -131,8 +131,9 @@ def config_changes(record: dict, spec: RunSpec) -> dict[str, tuple]:
     has the same key as one made today; the full ``config`` (``get_params()``) in its record
     tells them apart. Compared: every parameter both configs have (a parameter added since is
     not a change: its default may well reproduce the old behaviour). Records without the full
-    config (taken over from earlier scripts, which kept a repr of the non-default parameters
-    only) and failed runs give ``{}``: nothing to compare.
+    config (taken over from the earlier scripts' records written before they kept
+    ``full_config``: a repr of the non-default parameters only) and failed runs give ``{}``:
+    nothing to compare.
     """
     from ..registry import make_method
 
@@ -175,6 +176,12 @@ def describe_stale(stale: dict[tuple, dict[str, tuple]]) -> list[str]:
 
 
 # --------------------------------------------------------------------------- JSON, machine, memory
+
+
+def model_config(model) -> dict:
+    """A fitted estimator's full settings as recorded with each run: ``get_params()`` made
+    JSON-safe, with the class name (what :func:`config_changes` compares with today's)."""
+    return {"class": type(model).__name__, **json_safe(model.get_params())}
 
 
 def json_safe(value):
@@ -419,7 +426,7 @@ def run_spec(spec: RunSpec, data, *, monitor: bool = True, device: str = "cpu", 
         y = data.y.cpu().numpy()
         metrics = evaluate(y, model.labels_, graph=data)
         best, best_at = _best_epoch(outcome.history)
-        config = {"class": type(model).__name__, **json_safe(model.get_params())}
+        config = model_config(model)
         if outcome.pretraining:
             config["pretrained"] = f"shared AE pretrained by the harness (seed {spec.seed})"
         embedding = None
@@ -762,13 +769,15 @@ def import_legacy(legacy_path, grid: Grid, out_dir) -> int:
 def legacy_records(legacy_path, grid: Grid, have: set) -> list[dict]:
     """The grid records that the runs in ``legacy_path`` become, leaving out the keys in ``have``.
 
-    A legacy record (flat ``acc``/``nmi``/``ari``/``f1``, ``time``, ``config`` repr) is taken when
+    A legacy record (flat ``acc``/``nmi``/``ari``/``f1``, ``time``, ``config`` repr and, in records
+    written since the scripts keep it, ``full_config``: :func:`model_config`) is taken when
     its (dataset, method, seed) is a spec of the grid that pretrains by itself, and its config
     repr shows exactly the spec's parameters beyond the defaults — the same protocol (final model,
     labels only monitored, the dataset's shared graph). Records whose AE came from elsewhere
     (``pretrained=``) are left out. Imported records have no modularity, conductance, history or
     embedding (the best monitored epoch's ACC, when the script kept it); they carry
-    ``imported_from``. Writes nothing.
+    ``imported_from``; their ``config`` is the script's ``full_config`` where it has one, so
+    :func:`config_changes` can compare it, plus the ``repr``. Writes nothing.
     """
     have = set(have)
     specs = {(s.dataset, s.method, s.seed): s for s in grid.specs}
@@ -786,7 +795,8 @@ def legacy_records(legacy_path, grid: Grid, have: set) -> list[dict]:
                       "params_hash": spec.params_hash,
                       "metrics": {m: old[m] for m in ("acc", "nmi", "ari", "f1") if m in old},
                       BEST_EPOCH_KEY: old.get(BEST_EPOCH_KEY), "best_epoch": None, "time_s": old.get("time"),
-                      "epochs_run": old.get("epochs_run"), "config": {"repr": old.get("config")}, "history": [],
+                      "epochs_run": old.get("epochs_run"),
+                      "config": {**(old.get("full_config") or {}), "repr": old.get("config")}, "history": [],
                       "embedding": None, "monitored": True, "peak_rss_mib": old.get("peak_rss_mib"),
                       "peak_rss_scope": "process", "versions": old.get("versions") or {},
                       "device": {"device": "cpu"}, "imported_from": Path(legacy_path).name})

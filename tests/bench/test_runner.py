@@ -285,6 +285,28 @@ def test_running_a_part_of_a_config_still_reports_the_whole_grid(tmp_path):
     assert "### blobs" in report and "### blobs" in (tmp_path / "two_tables.md").read_text()
 
 
+def test_a_taken_over_run_with_its_full_config_is_checked_for_stale_settings(tmp_path):
+    """Script records that keep ``full_config`` (model_config) are compared like the grid's own."""
+    from graphclust.models import KMeans
+
+    grid = build_grid({"name": "g", "datasets": ["sbm"], "methods": ["kmeans"], "seeds": 2})
+    current = runner.model_config(KMeans(n_clusters=3))
+    assert current["class"] == "KMeans" and current["max_iter"] == KMeans().max_iter
+    old = {"dataset": "sbm", "method": "kmeans", "acc": 0.9, "nmi": 0.8, "ari": 0.7, "f1": 0.85, "time": 1.0}
+    lines = [{**old, "seed": 0, "config": "KMeans(n_clusters=3, random_state=0)",
+              "full_config": {**current, "random_state": 0}},
+             {**old, "seed": 1, "config": "KMeans(n_clusters=3, random_state=1)",  # made under another default
+              "full_config": {**current, "max_iter": current["max_iter"] + 1, "random_state": 1}}]
+    legacy = tmp_path / "old.jsonl"
+    legacy.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert import_legacy(legacy, grid, tmp_path) == 2
+    records = read_records(tmp_path / "g.jsonl")
+    assert records[0]["config"]["repr"] == "KMeans(n_clusters=3, random_state=0)"
+    stale = runner.stale_runs(records, grid)
+    assert list(stale.values()) == [{"max_iter": (current["max_iter"] + 1, current["max_iter"])}]
+    assert [key[2] for key in stale] == [1]
+
+
 def test_a_run_made_under_another_default_is_run_again(tmp_path, monkeypatch, capsys):
     grid = grid_from_lists("kmeans,spectral", "sbm", seeds=1, params={"n_init": 2}, name="stale")
     run_grid(grid, tmp_path, progress=False)
