@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .aggregate import BEST_EPOCH_HEADER, TABLE_NOTE, load_reference, markdown_table, summarise, write_tables
 from .grid import Grid
-from .runner import jsonl_path, read_records, record_key
+from .runner import describe_stale, jsonl_path, read_records, record_key, stale_runs
 
 __all__ = ["write_outputs", "write_report"]
 
@@ -179,6 +179,10 @@ def write_report(path, *, rows: list[dict], records: list[dict], grid: Grid | No
         out += [TABLE_NOTE, ""]
 
     left_out = _left_out(grid) + _pending(grid, records, data_root)
+    if grid is not None:  # e.g. a rerun under the new default failed or has not been made yet
+        left_out += describe_stale(stale_runs(records, grid), "- {dataset} / {method} seeds {seeds}: shown as "
+                                   "recorded, with other settings than the estimator's now ({what}); the next "
+                                   "`graphclust bench` runs them again")
     for row in rows:
         if row.get("imported"):
             left_out.append(f"- {row['dataset']} / {row['label']}: {row['imported']} of {row['n']} runs taken over "

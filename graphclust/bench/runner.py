@@ -165,14 +165,16 @@ def stale_runs(records: list[dict], grid: Grid) -> dict[tuple, dict[str, tuple]]
     return stale
 
 
-def describe_stale(stale: dict[tuple, dict[str, tuple]]) -> list[str]:
-    """One line per (dataset, method) with stale runs: which seeds and what changed."""
+def describe_stale(stale: dict[tuple, dict[str, tuple]], template: str = "  {dataset} {method} seeds {seeds}: "
+                   "recorded with other settings than the estimator's now ({what}); run again") -> list[str]:
+    """One line per (dataset, method) with stale runs: which seeds and what changed, written with
+    ``template`` (fields ``dataset``, ``method``, ``seeds``, ``what``)."""
     rows: dict[tuple, list] = {}
     for (dataset, method, seed, _), changes in sorted(stale.items()):
         what = ", ".join(f"{name} {old!r} -> {new!r}" for name, (old, new) in sorted(changes.items()))
         rows.setdefault((dataset, method, what), []).append(seed)
-    return [f"  {dataset} {method} seeds {','.join(map(str, seeds))}: recorded with other settings than the "
-            f"estimator's now ({what}); run again" for (dataset, method, what), seeds in rows.items()]
+    return [template.format(dataset=dataset, method=method, seeds=",".join(map(str, seeds)), what=what)
+            for (dataset, method, what), seeds in rows.items()]
 
 
 # --------------------------------------------------------------------------- JSON, machine, memory

@@ -12,6 +12,7 @@ import pytest
 from conftest import FAST_PARAMS
 from graphclust.bench import runner
 from graphclust.bench.grid import RunSpec, build_grid, grid_from_lists
+from graphclust.bench.report import write_outputs
 from graphclust.bench.runner import (BEST_EPOCH_KEY, append_record, embedding_sample, fit_spec, import_legacy,
                                      read_records, record_key, run_grid)
 from graphclust.data import make_sbm
@@ -322,12 +323,16 @@ def test_a_run_made_under_another_default_is_run_again(tmp_path, monkeypatch, ca
     assert runner.stale_runs(read_records(path), grid) == {kmeans_key: {"max_iter": (100, 300)}}
     assert runner.describe_stale({kmeans_key: {"max_iter": (100, 300)}}) == [
         "  sbm kmeans seeds 0: recorded with other settings than the estimator's now (max_iter 100 -> 300); run again"]
+    report = write_outputs(tmp_path, "stale", grid=grid, plots=False)["report"]
+    assert "- sbm / kmeans seeds 0: shown as recorded, with other settings than the estimator's now " \
+           "(max_iter 100 -> 300)" in report.read_text()  # the report says so until the rerun is made
     calls = counting_fit(monkeypatch)
     summary = run_grid(grid, tmp_path, progress=True)
     assert calls == [kmeans_key] and summary.ran == 1  # the spectral run is current and kept
     shown = capsys.readouterr()
     assert "max_iter 100 -> 300" in shown.out + shown.err  # said before it runs
     assert runner.stale_runs(read_records(path), grid) == {}  # the new record is the one that counts
+    assert "shown as recorded" not in write_outputs(tmp_path, "stale", grid=grid, plots=False)["report"].read_text()
     assert run_grid(grid, tmp_path, progress=False).ran == 0
 
 
