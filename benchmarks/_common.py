@@ -11,6 +11,7 @@ import numpy as np
 from graphclust.bench.aggregate import format_mean_std, mean_std as aggregate_mean_std
 from graphclust.bench.runner import (BEST_EPOCH_KEY, model_config, peak_rss_mib, reset_peak_rss,  # noqa: F401
                                      status_kib)
+from graphclust.runtime import reexec_with_hugepage_malloc
 
 RESULTS = Path(__file__).resolve().parent / "results"
 METRICS = ("acc", "nmi", "ari", "f1")
@@ -28,8 +29,11 @@ def run_parser(doc: str | None) -> argparse.ArgumentParser:
 
 
 def parse_run_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
-    """Parse the command line and set torch's thread count when --threads is given."""
+    """Parse the command line, start again with huge pages for large tensors where that helps
+    (:func:`graphclust.runtime.reexec_with_hugepage_malloc`) and set torch's thread count when
+    --threads is given."""
     args = parser.parse_args()
+    reexec_with_hugepage_malloc()
     if args.threads:
         import torch
 

@@ -11,19 +11,27 @@ Adam step) is timed in a fresh spawned process:
   an N x N float32 matrix fits the budget (``--dense-limit-gib``);
 - ``floor``: the autoencoder alone (the dense-layer cost every SDCN epoch pays anyway).
 
+Models: SDCN and DAEGC epochs, and ``sddecc_gcn``, one full-graph step of SDDECC's GCN (its
+warm-up and per-epoch GCN steps). Each sparse and floor configuration is measured twice
+(``--malloc``): with the default malloc and in a process started with glibc's huge-page malloc
+(``GLIBC_TUNABLES=glibc.malloc.hugetlb=1``, see :mod:`graphclust.runtime`).
+
 Peak memory is the growth of the process's peak RSS (VmHWM reset after the data and graph are
 loaded) over the timed epochs. Results: ``benchmarks/results/epoch_speed.{md,json}``.
 
     python benchmarks/epoch_speed.py --data-root ../shared/data
     python benchmarks/epoch_speed.py --datasets usps,citeseer --models sdcn --epochs 3
     python benchmarks/epoch_speed.py --models daegc     # adds DAEGC rows, keeps the others
+    python benchmarks/epoch_speed.py --datasets mnist --models sddecc_gcn,sdcn --threads 1 --epochs 2
 
 Rows already in the results file are kept and not measured again (``--force`` remeasures them).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import itertools
 import json
 import multiprocessing as mp
 import os
@@ -149,7 +157,37 @@ def _daegc_epoch(x, graph, n_clusters, generator):
     return epoch
 
 
-MODELS = {"sdcn": _sdcn_epoch, "daegc": _daegc_epoch, "ae": _ae_epoch}  # name -> builder(x, graph, K, gen) -> epoch()
+def _sddecc_gcn_epoch(x, graph, n_clusters, generator):
+    """One full-graph step of SDDECC's GCN on L_c (the DDECN fixed), as SDDECC.fit runs its warm-up
+    and per-epoch GCN steps: widths mirroring the conv encoder (MNIST 784-256-256-512-512-10-K),
+    the transferred features and Â X computed once, Adam on the GCN only."""
+    import torch
+
+    from graphclust.losses.sddecc import joint_clustering_loss
+    from graphclust.nn.sddecc import SDDECCModule
+
+    side = int(round(x.shape[1] ** 0.5))
+    model = SDDECCModule(x.shape[1], (1, side, side) if side * side == x.shape[1] else None, n_clusters)
+    model.reset_parameters(generator)
+    adj = graph["adj"]
+    with torch.no_grad():
+        encs = [model.encode(chunk) for chunk in x.split(2048)]
+        mu, logvar = torch.cat([e.mu for e in encs]), torch.cat([e.logvar for e in encs])
+        transfer = tuple(torch.cat(parts) for parts in zip(*(model.transfer(e) for e in encs)))
+        x_prop = adj @ x
+    opt = torch.optim.Adam(model.gcn.parameters(), lr=1e-2)
+
+    def epoch():
+        y = model.cluster_posterior(x_prop, transfer, lambda layer, h: adj @ h)[0]
+        loss = joint_clustering_loss(y, mu, logvar, model.cluster_means.detach(), reduction="mean")
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    return epoch
+
+
+MODELS = {"sdcn": _sdcn_epoch, "daegc": _daegc_epoch, "sddecc_gcn": _sddecc_gcn_epoch, "ae": _ae_epoch}  # name -> builder(x, graph, K, gen) -> epoch()
 
 
 def run_one(root: str, dataset: str, model: str, variant: str, epochs: int, threads: int) -> dict:
@@ -158,7 +196,7 @@ def run_one(root: str, dataset: str, model: str, variant: str, epochs: int, thre
 
     torch.set_num_threads(threads)
     from graphclust.data import load_dataset
-    from graphclust.graphs import knn_graph, row_norm, transition_proximity
+    from graphclust.graphs import gcn_norm, knn_graph, row_norm, transition_proximity
 
     data = load_dataset(dataset, root=root, graph=False)
     if GRAPHS[dataset] is None:
@@ -171,6 +209,8 @@ def run_one(root: str, dataset: str, model: str, variant: str, epochs: int, thre
     graph = {"edge_index": edge_index, "dense": dense}
     if model == "daegc":
         graph["m"] = transition_proximity(edge_index, None, n, t=2)  # sparse CSR [N, N]
+    elif model == "sddecc_gcn":
+        graph["adj"] = gcn_norm(edge_index, None, n)  # SDDECC's Eq. 14
     else:
         graph["adj"] = row_norm(edge_index, None, n)
     if dense:  # the N x N matrix the sparse path never builds
@@ -190,15 +230,22 @@ def run_one(root: str, dataset: str, model: str, variant: str, epochs: int, thre
     return {"dataset": dataset, "model": model, "variant": variant, "n_nodes": n, "n_edges": int(edge_index.shape[1]),
             "epoch_s": sum(times) / len(times), "epoch_s_min": min(times), "epochs_timed": epochs,
             "peak_growth_mib": (peak - rss_before) / 1024, "peak_rss_mib": peak / 1024, "peak_reset": reset,
-            "threads": threads}
+            "threads": threads, "malloc": _malloc()}
+
+
+def _malloc() -> str:
+    """"hugepages" when this process runs with glibc's huge-page malloc (graphclust.runtime), else "default"."""
+    from graphclust.runtime import HUGEPAGE_TUNABLE
+
+    return "hugepages" if HUGEPAGE_TUNABLE in os.environ.get("GLIBC_TUNABLES", "") else "default"
 
 
 def _in_child(args: tuple) -> dict:
     return run_one(*args)
 
 
-def _key(row: dict) -> tuple[str, str, str]:
-    return (row["dataset"], row["model"], row["variant"])
+def _key(row: dict) -> tuple:
+    return (row["dataset"], row["model"], row["variant"], row.get("malloc", "default"), row.get("threads"))
 
 
 def _previous_rows(out_dir: Path) -> list[dict]:
@@ -206,35 +253,73 @@ def _previous_rows(out_dir: Path) -> list[dict]:
     return json.loads(path.read_text())["results"] if path.is_file() else []
 
 
+def _same_setting(rows: list[dict], row: dict) -> dict[tuple, dict]:
+    """The rows of ``row``'s dataset measured with its malloc and threads, by (model, variant)."""
+    return {(r["model"], r["variant"]): r for r in rows if r["dataset"] == row["dataset"]
+            and r.get("malloc", "default") == row.get("malloc", "default") and r.get("threads") == row.get("threads")}
+
+
+def _ratio(a: dict | None, b: dict | None) -> str:
+    ok = a and b and not a.get("skipped") and not b.get("skipped")
+    return f"{a['epoch_s'] / b['epoch_s']:.2f}x" if ok else ""
+
+
 def write_results(rows: list[dict], out_dir: Path, info: dict) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "epoch_speed.json").write_text(json.dumps({"machine": info, "results": rows}, indent=2))
-    lines = ["# Per-epoch time and peak memory: sparse CSR vs dense adjacency", "",
-             "Produced by `benchmarks/epoch_speed.py`: full-batch epoch (forward + loss + backward + Adam), "
-             "mean over the timed epochs after one warm-up, each configuration in a fresh process. Peak growth = "
+    lines = ["# Per-epoch time and peak memory: sparse CSR vs dense adjacency; default malloc vs huge pages", "",
+             "Produced by `benchmarks/epoch_speed.py`: full-batch epoch (forward + loss + backward + Adam; for "
+             "`sddecc_gcn` one full-graph step of SDDECC's GCN on L_c), mean over the timed epochs after one "
+             "warm-up, each configuration in a fresh process. Peak growth = "
              "peak RSS during the timed epochs minus RSS before them (the data and the graph, dense or sparse, are "
-             "already loaded); peak RSS = the process's peak, graph included.", "",
-             f"Machine: {info['cpu_count']} cores, torch {info['torch']}, threads {info['threads']}, {info['date']}.", "",
-             "| dataset | N | E | model | variant | epoch (s) | peak growth (MiB) | peak RSS (MiB) | dense / sparse time | "
-             "vs AE floor |",
-             "|---|---:|---:|---|---|---:|---:|---:|---:|---:|"]
+             "already loaded); peak RSS = the process's peak, graph included. *malloc* `hugepages`: the process "
+             "ran with `GLIBC_TUNABLES=glibc.malloc.hugetlb=1`, as the `graphclust` command and the reproduction "
+             "scripts now start themselves (`graphclust.runtime`); *default / huge pages* is the default-malloc "
+             "time over this row's, same threads and day. Compare rows within one thread count and date: "
+             "the machine's load differed between them.", "",
+             f"Machine: {info['cpu_count']} cores, torch {info['torch']}. Load while measuring (*measured* column): "
+             + "; ".join(f"{date}: {load}" for date, load in sorted({(r.get("date"), r.get("load")) for r in rows
+                                                                    if r.get("date") and r.get("load")})) + ".", "",
+             "| dataset | N | E | model | variant | malloc | threads | epoch (s) | peak growth (MiB) | peak RSS (MiB) | "
+             "dense / sparse time | vs AE floor | default / huge pages | measured |",
+             "|---|---:|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     order = {"usps": 0, "citeseer": 1, "mnist": 2}
-    rows = sorted(rows, key=lambda r: (order.get(r["dataset"], 9), r["model"] == "ae", r["model"], r["variant"] != "sparse"))
+    rows = sorted(rows, key=lambda r: (order.get(r["dataset"], 9), -(r.get("threads") or 0), r["model"] == "ae",
+                                       r["model"], r["variant"] != "sparse", r.get("malloc", "default") != "default"))
     for row in rows:
-        same = {(r["model"], r["variant"]): r for r in rows if r["dataset"] == row["dataset"]}
+        malloc, threads = row.get("malloc", "default"), row.get("threads", "—")
         if row.get("skipped"):
-            lines.append(f"| {row['dataset']} | {row['n_nodes']:,} | — | {row['model']} | {row['variant']} | "
-                         f"not run: {row['skipped']} | — | — | — | — |")
+            lines.append(f"| {row['dataset']} | {row['n_nodes']:,} | — | {row['model']} | {row['variant']} | {malloc} | "
+                         f"{threads} | not run: {row['skipped']} | — | — | — | — | — | — |")
             continue
-        sparse = same.get((row["model"], "sparse"))
-        ratio = (f"{row['epoch_s'] / sparse['epoch_s']:.2f}x" if row["variant"] == "dense" and sparse
-                 and not sparse.get("skipped") else "")
-        floor = same.get(("ae", "floor"))
-        vs_floor = (f"{row['epoch_s'] / floor['epoch_s']:.2f}x"  # the AE is SDCN's floor only
-                    if floor and not floor.get("skipped") and row["model"] in ("sdcn", "ae") else "")
+        same = _same_setting(rows, row)
+        ratio = _ratio(row, same.get((row["model"], "sparse"))) if row["variant"] == "dense" else ""
+        vs_floor = _ratio(row, same.get(("ae", "floor"))) if row["model"] in ("sdcn", "ae") else ""  # SDCN's floor
+        default = _same_setting(rows, {**row, "malloc": "default"}).get((row["model"], row["variant"]))
+        speedup = _ratio(default, row) if malloc == "hugepages" else ""
         lines.append(f"| {row['dataset']} | {row['n_nodes']:,} | {row['n_edges']:,} | {row['model']} | {row['variant']} | "
-                     f"{row['epoch_s']:.3f} | {row['peak_growth_mib']:.0f} | {row['peak_rss_mib']:.0f} | {ratio} | {vs_floor} |")
+                     f"{malloc} | {threads} | {row['epoch_s']:.3f} | {row['peak_growth_mib']:.0f} | "
+                     f"{row['peak_rss_mib']:.0f} | {ratio} | {vs_floor} | {speedup} | {row.get('date', '')} |")
     (out_dir / "epoch_speed.md").write_text("\n".join(lines) + "\n")
+
+
+@contextlib.contextmanager
+def _malloc_env(malloc: str):
+    """os.environ as a spawned child should see it: GLIBC_TUNABLES with the huge-page tunable for
+    ``"hugepages"``, without it for ``"default"``."""
+    from graphclust.runtime import HUGEPAGE_TUNABLE
+
+    saved = os.environ.get("GLIBC_TUNABLES")
+    parts = [t for t in (saved or "").split(":") if t and not t.startswith("glibc.malloc.hugetlb")]
+    parts += [HUGEPAGE_TUNABLE] if malloc == "hugepages" else []
+    os.environ["GLIBC_TUNABLES"] = ":".join(parts)
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["GLIBC_TUNABLES"]
+        else:
+            os.environ["GLIBC_TUNABLES"] = saved
 
 
 def main(argv=None) -> int:
@@ -242,38 +327,48 @@ def main(argv=None) -> int:
     parser.add_argument("--data-root", default=os.environ.get("GRAPHCLUST_DATA", "../shared/data"))
     parser.add_argument("--datasets", default="usps,citeseer,mnist")
     parser.add_argument("--models", default=",".join(m for m in MODELS if m != "ae"))
+    parser.add_argument("--malloc", default="default,hugepages",
+                        help="default and/or hugepages (sparse and floor variants; see graphclust.runtime)")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--dense-limit-gib", type=float, default=4.0, help="largest N x N float32 matrix to try")
+    parser.add_argument("--load", default="", help="what else ran on the machine meanwhile, for the results file")
     parser.add_argument("--out-dir", default=str(RESULTS))
     parser.add_argument("--force", action="store_true", help="measure again what the results file already has")
     args = parser.parse_args(argv)
+    mallocs = args.malloc.split(",")
+    if not set(mallocs) <= {"default", "hugepages"}:
+        parser.error(f"--malloc takes default and/or hugepages, got {args.malloc!r}")
 
     import torch
 
     info = {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "cpu_count": os.cpu_count(),
-            "torch": torch.__version__, "threads": args.threads, "python": platform.python_version()}
+            "torch": torch.__version__, "python": platform.python_version(), "load": args.load}
     sizes = {"usps": 9298, "citeseer": 3327, "mnist": 70000}
     rows = _previous_rows(Path(args.out_dir))  # kept: a rerun measures only what is missing
     ctx = mp.get_context("spawn")
     for dataset in args.datasets.split(","):
         plan = [(m, v) for m in args.models.split(",") for v in ("sparse", "dense")] + [("ae", "floor")]
-        for model, variant in plan:
-            key = (dataset, model, variant)
+        for (model, variant), malloc in itertools.product(plan, mallocs):
+            if variant == "dense" and malloc != "default":
+                continue
+            key = (dataset, model, variant, malloc, args.threads)
             if any(_key(r) == key for r in rows):
                 if not args.force:
                     continue
                 rows = [r for r in rows if _key(r) != key]
             n = sizes[dataset]
             if variant == "dense" and n * n * 4 / 2**30 > args.dense_limit_gib:
-                rows.append({"dataset": dataset, "model": model, "variant": variant, "n_nodes": n,
+                rows.append({"dataset": dataset, "model": model, "variant": variant, "n_nodes": n, "malloc": malloc,
+                             "threads": args.threads,
                              "skipped": f"N x N float32 = {n * n * 4 / 2**30:.1f} GiB > {args.dense_limit_gib} GiB"})
                 continue
-            with ctx.Pool(1) as pool:
+            with _malloc_env(malloc), ctx.Pool(1) as pool:
                 row = pool.apply(_in_child, ((args.data_root, dataset, model, variant, args.epochs, args.threads),))
+            row["date"], row["load"] = info["date"], args.load
             rows.append(row)
-            print(f"{dataset:9s} {model:6s} {variant:6s} {row['epoch_s']:.3f}s/epoch  peak +{row['peak_growth_mib']:.0f} MiB",
-                  flush=True)
+            print(f"{dataset:9s} {model:10s} {variant:6s} {row['malloc']:9s} {row['epoch_s']:.3f}s/epoch  "
+                  f"peak +{row['peak_growth_mib']:.0f} MiB", flush=True)
             write_results(rows, Path(args.out_dir), info)
     write_results(rows, Path(args.out_dir), info)
     return 0

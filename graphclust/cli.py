@@ -187,6 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    if argv is None:  # run as the ``graphclust`` program: huge pages for large tensors (graphclust.runtime)
+        from .runtime import reexec_with_hugepage_malloc
+
+        reexec_with_hugepage_malloc()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -1,0 +1,42 @@
+"""graphclust.runtime: when the program starts again with glibc's huge-page malloc, and that it does."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from graphclust import runtime
+
+LINUX = dict(platform="linux", glibc=(2, 36), thp_mode="madvise")
+
+
+def test_the_tunable_is_wanted_only_where_it_changes_something():
+    assert runtime.hugepage_malloc_wanted({}, **LINUX)
+    assert not runtime.hugepage_malloc_wanted({runtime.OPT_OUT: "0"}, **LINUX)  # opted out
+    assert not runtime.hugepage_malloc_wanted({"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}, **LINUX)  # set already
+    assert runtime.hugepage_malloc_wanted({"GLIBC_TUNABLES": "glibc.malloc.arena_max=2"}, **LINUX)
+    assert not runtime.hugepage_malloc_wanted({}, **{**LINUX, "platform": "darwin"})
+    assert not runtime.hugepage_malloc_wanted({}, **{**LINUX, "glibc": (2, 34)})  # no such tunable before 2.35
+    assert not runtime.hugepage_malloc_wanted({}, **{**LINUX, "thp_mode": "always"})  # huge pages anyway
+    assert not runtime.hugepage_malloc_wanted({}, **{**LINUX, "thp_mode": "never"})  # none to be had
+
+
+SCRIPT = ("import importlib.util, os, sys; "  # the module alone, without importing torch through the package
+          f"spec = importlib.util.spec_from_file_location('runtime', {runtime.__file__!r}); "
+          "rt = importlib.util.module_from_spec(spec); spec.loader.exec_module(rt); "
+          "print('start', flush=True); rt.reexec_with_hugepage_malloc(); "
+          "print(os.environ.get('GLIBC_TUNABLES'), sys.argv[1:])")
+
+
+@pytest.mark.skipif(not runtime.hugepage_malloc_wanted(), reason="the re-exec would change nothing on this machine")
+def test_the_process_starts_again_once_with_the_tunable_and_its_arguments():
+    env = {k: v for k, v in os.environ.items() if k not in ("GLIBC_TUNABLES", runtime.OPT_OUT)}
+    env["GLIBC_TUNABLES"] = "glibc.malloc.arena_max=4"  # kept
+    out = subprocess.run([sys.executable, "-c", SCRIPT, "a b", "c"], env=env, capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out == ["start", "start", "glibc.malloc.arena_max=4:glibc.malloc.hugetlb=1 ['a b', 'c']"]
+    out = subprocess.run([sys.executable, "-c", SCRIPT], env={**env, runtime.OPT_OUT: "0"}, capture_output=True,
+                         text=True, check=True).stdout.splitlines()
+    assert out == ["start", "glibc.malloc.arena_max=4 []"]
