@@ -197,6 +197,7 @@ def run_one(root: str, dataset: str, model: str, variant: str, epochs: int, thre
     torch.set_num_threads(threads)
     from graphclust.data import load_dataset
     from graphclust.graphs import gcn_norm, knn_graph, row_norm, transition_proximity
+    from graphclust.runtime import malloc_mode
 
     data = load_dataset(dataset, root=root, graph=False)
     if GRAPHS[dataset] is None:
@@ -230,14 +231,9 @@ def run_one(root: str, dataset: str, model: str, variant: str, epochs: int, thre
     return {"dataset": dataset, "model": model, "variant": variant, "n_nodes": n, "n_edges": int(edge_index.shape[1]),
             "epoch_s": sum(times) / len(times), "epoch_s_min": min(times), "epochs_timed": epochs,
             "peak_growth_mib": (peak - rss_before) / 1024, "peak_rss_mib": peak / 1024, "peak_reset": reset,
-            "threads": threads, "malloc": _malloc()}
+            "threads": threads, "malloc": malloc_mode()}
 
 
-def _malloc() -> str:
-    """"hugepages" when this process runs with glibc's huge-page malloc (graphclust.runtime), else "default"."""
-    from graphclust.runtime import HUGEPAGE_TUNABLE
-
-    return "hugepages" if HUGEPAGE_TUNABLE in os.environ.get("GLIBC_TUNABLES", "") else "default"
 
 
 def _in_child(args: tuple) -> dict:

@@ -27,7 +27,7 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["HUGEPAGE_TUNABLE", "OPT_OUT", "hugepage_malloc_wanted", "reexec_with_hugepage_malloc"]
+__all__ = ["HUGEPAGE_TUNABLE", "OPT_OUT", "hugepage_malloc_wanted", "malloc_mode", "reexec_with_hugepage_malloc"]
 
 HUGEPAGE_TUNABLE = "glibc.malloc.hugetlb=1"
 OPT_OUT = "GRAPHCLUST_HUGEPAGES"
@@ -66,6 +66,13 @@ def hugepage_malloc_wanted(env=None, platform: str | None = None, glibc: tuple[i
     glibc = _glibc_version() if glibc is None else glibc
     thp_mode = _thp_mode() if thp_mode is None else thp_mode
     return glibc is not None and glibc >= (2, 35) and thp_mode == "madvise"
+
+
+def malloc_mode(env=None) -> str:
+    """``"hugepages"`` when this process runs with :data:`HUGEPAGE_TUNABLE`, else ``"default"``
+    (recorded with benchmark timings)."""
+    env = os.environ if env is None else env
+    return "hugepages" if HUGEPAGE_TUNABLE in env.get("GLIBC_TUNABLES", "").split(":") else "default"
 
 
 def reexec_with_hugepage_malloc() -> None:

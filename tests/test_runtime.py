@@ -40,3 +40,9 @@ def test_the_process_starts_again_once_with_the_tunable_and_its_arguments():
     out = subprocess.run([sys.executable, "-c", SCRIPT], env={**env, runtime.OPT_OUT: "0"}, capture_output=True,
                          text=True, check=True).stdout.splitlines()
     assert out == ["start", "glibc.malloc.arena_max=4 []"]
+
+
+def test_the_malloc_mode_is_read_from_the_environment():
+    assert runtime.malloc_mode({"GLIBC_TUNABLES": "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1"}) == "hugepages"
+    assert runtime.malloc_mode({"GLIBC_TUNABLES": "glibc.malloc.hugetlb=0"}) == "default"
+    assert runtime.malloc_mode({}) == "default"

@@ -231,14 +231,16 @@ def _cpu_name() -> str:
 
 
 def device_info(device: str = "cpu") -> dict:
-    """Where the runs execute: device, torch threads, CPU model and count, GPU name."""
+    """Where the runs execute: device, torch threads, CPU model and count, GPU name, malloc
+    (``"hugepages"`` or ``"default"``, :func:`graphclust.runtime.malloc_mode`)."""
     import torch
 
     from ..base import check_device
+    from ..runtime import malloc_mode
 
     dev = check_device(device)
     info = {"device": str(dev), "torch_threads": torch.get_num_threads(), "cpu": _cpu_name(),
-            "cpu_count": os.cpu_count(), "platform": platform.platform()}
+            "cpu_count": os.cpu_count(), "platform": platform.platform(), "malloc": malloc_mode()}
     if dev.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(dev)
     return info
