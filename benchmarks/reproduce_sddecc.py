@@ -18,6 +18,11 @@ finished run is appended at once to a JSONL file; rerunning skips what is record
 - SDCN: ``graph_methods.jsonl`` (the runs of ``reproduce_graph.py``; also records SDCN_Q);
 - DeepCluster, SDDECC and the Table 4 ablations: ``sddecc.jsonl``.
 
+An SDDECC run (and its ablations) also checkpoints itself to ``results/checkpoints/`` after
+pretraining, after the GCN warm-up and after every joint epoch: killed half-way, the same command
+resumes it there and ends with the same model (its recorded time includes the part before the
+kill, and the record says ``resumed``).
+
 The tables go to ``benchmarks/results/sddecc.md`` after every run. Table 4's rows are SDDECC's
 ablation switches: ConvAE (``use_mi=False, use_gcn=False``), ConvAE+MI (``use_gcn=False``),
 ConvAE+GCN (``use_mi=False``) and ConvAE+MI+GCN (the full model, the same runs as Table 3's).
@@ -58,6 +63,7 @@ OWN_ROWS = {
 # on USPS's 9,298 images), to fit three seeds of four variants on the 2-core machine: 10 + 20 epochs
 # are 2,730 + 5,460 optimiser steps of batch 256, more steps than USPS's 1,110 + 1,850. Not tuned
 # on labels.
+CHECKPOINTS = RESULTS / "checkpoints"  # SDDECC runs in progress (*.pt, not committed)
 SDDECC_EPOCHS = {"mnist": {"pretrain_epochs": 10, "epochs": 20}, "fashion-mnist": {"pretrain_epochs": 10, "epochs": 20}}
 TABLE3 = ("kmeans", "ae_kmeans", "dec", "idec", "deepcluster", "sdcn", "sddecc")
 TABLE4 = ("convae", "convae_mi", "convae_gcn", "sddecc")
@@ -92,17 +98,20 @@ def sources(dataset: str) -> dict[str, Path]:
 def run_own_row(data, dataset: str, row: str, seed: int, out: Path, *, device: str, env: dict) -> None:
     """One DeepCluster / SDDECC / ablation run, appended to ``out`` under the row's label."""
     method, extra = OWN_ROWS[row]
-    if method == "sddecc":
-        extra = {**SDDECC_EPOCHS.get(dataset, {}), **extra}
+    if method == "sddecc":  # a run killed half-way resumes from its checkpoint (removed when the run ends)
+        extra = {**SDDECC_EPOCHS.get(dataset, {}), **extra,
+                 "checkpoint": str(CHECKPOINTS / f"{dataset}_{row}_seed{seed}.pt")}
     model = make_method(method, n_clusters=int(data.y.max()) + 1, random_state=seed, device=device,
                         verbose=False, **extra)
     start = time.perf_counter()
     model.fit(data)
-    elapsed = time.perf_counter() - start
+    resumed = getattr(model, "resumed_", None)
+    elapsed = time.perf_counter() - start + (resumed["elapsed_s"] if resumed else 0.0)
     scores = evaluate(data.y.numpy(), model.labels_)
     append_run(out, {"dataset": dataset, "method": row, "estimator": method, "seed": seed, **scores,
-                     "time": elapsed, "epochs_run": len(model.history_), "config": repr(model), "full_config": model_config(model),
-                     "peak_rss_mib": peak_rss_mib(), "versions": env, BEST_EPOCH_KEY: best_epoch_acc(model.history_)})
+                     "time": elapsed, "epochs_run": len(model.history_), "config": repr(model),
+                     "full_config": model_config(model), "peak_rss_mib": peak_rss_mib(), "versions": env,
+                     BEST_EPOCH_KEY: best_epoch_acc(model.history_), **({"resumed": resumed} if resumed else {})})
     print(f"{dataset} {row} seed {seed}: " + " ".join(f"{k}={v:.4f}" for k, v in scores.items())
           + f" ({elapsed:.0f}s)", flush=True)
 

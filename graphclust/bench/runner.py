@@ -120,7 +120,7 @@ def done_keys(records: list[dict], retry_failed: bool = False) -> set[tuple]:
 
 
 #: get_params() entries that are not settings of the method: they are set per run by the harness.
-_PER_RUN = frozenset({"n_clusters", "random_state", "verbose", "device", "pretrained"})
+_PER_RUN = frozenset({"n_clusters", "random_state", "verbose", "device", "pretrained", "checkpoint"})
 
 
 def config_changes(record: dict, spec: RunSpec) -> dict[str, tuple]:
@@ -360,11 +360,13 @@ class FitOutcome:
 
 
 def fit_spec(spec: RunSpec, data, *, monitor: bool = True, device: str = "cpu", verbose: bool = False,
-             pretrain_cache: dict | None = None) -> FitOutcome:
+             pretrain_cache: dict | None = None, checkpoint: Path | None = None) -> FitOutcome:
     """Fit ``spec``'s method on ``data`` as the benchmark does (no evaluation, no record).
 
     ``data`` carries ``y``; ``fit`` receives the data without it and, when ``monitor``, the labels
-    through ``y=`` for the per-epoch monitoring metrics only.
+    through ``y=`` for the per-epoch monitoring metrics only. Methods that take a ``checkpoint``
+    (SDDECC) checkpoint to the path ``checkpoint``: a run killed half-way resumes there the next
+    time; its time then includes the part before the kill (the estimator's ``resumed_``).
     """
     from ..registry import make_method
 
@@ -375,6 +377,8 @@ def fit_spec(spec: RunSpec, data, *, monitor: bool = True, device: str = "cpu", 
     if params["n_clusters"] is None:
         raise ValueError(f"dataset {spec.dataset!r} has no labels: set n_clusters in the params")
     model = make_method(spec.method, **params)
+    if checkpoint is not None and "checkpoint" in model.get_params():
+        model.set_params(checkpoint=str(checkpoint))
     features = _without_labels(data)
     pretraining, pre_history, pre_s = None, [], 0.0
     if spec.shared_pretraining:
@@ -384,7 +388,7 @@ def fit_spec(spec: RunSpec, data, *, monitor: bool = True, device: str = "cpu", 
         pretraining = {"shared": True, "time_s": pre_s, "cache_hit": hit}
     start = time.perf_counter()
     model.fit(features, y=y if monitor else None)
-    fit_s = time.perf_counter() - start
+    fit_s = time.perf_counter() - start + float((getattr(model, "resumed_", None) or {}).get("elapsed_s", 0.0))
     return FitOutcome(model, fit_s + pre_s, list(pre_history) + list(model.history_), pretraining)
 
 
@@ -411,10 +415,13 @@ def _save_embedding(path: Path, embedding: np.ndarray, labels: np.ndarray, y, in
 
 def run_spec(spec: RunSpec, data, *, monitor: bool = True, device: str = "cpu", verbose: bool = False,
              pretrain_cache: dict | None = None, embedding_path: Path | None = None, embedding_ref: str | None = None,
-             sample_index: np.ndarray | None = None, env: dict | None = None, machine: dict | None = None) -> dict:
+             sample_index: np.ndarray | None = None, env: dict | None = None, machine: dict | None = None,
+             checkpoint: Path | None = None) -> dict:
     """Run one spec and return its record; an exception becomes a ``failed`` record.
 
-    ``KeyboardInterrupt`` is not caught: an interrupted run leaves no record and is redone.
+    ``KeyboardInterrupt`` is not caught: an interrupted run leaves no record and is redone (from
+    its ``checkpoint`` where the method takes one, see :func:`fit_spec`; the record then has
+    ``resumed``).
     """
     from ..metrics import evaluate
 
@@ -425,7 +432,8 @@ def run_spec(spec: RunSpec, data, *, monitor: bool = True, device: str = "cpu", 
     gpu = _gpu_peak_reset(device)
     start = time.perf_counter()
     try:
-        outcome = fit_spec(spec, data, monitor=monitor, device=device, verbose=verbose, pretrain_cache=pretrain_cache)
+        outcome = fit_spec(spec, data, monitor=monitor, device=device, verbose=verbose, pretrain_cache=pretrain_cache,
+                           checkpoint=checkpoint)
         model = outcome.model
         y = data.y.cpu().numpy()
         metrics = evaluate(y, model.labels_, graph=data)
@@ -451,6 +459,8 @@ def run_spec(spec: RunSpec, data, *, monitor: bool = True, device: str = "cpu", 
             "embedding": embedding,
             "monitored": bool(monitor),
         })
+        if getattr(model, "resumed_", None):  # killed half-way before, resumed from its checkpoint
+            record["resumed"] = json_safe(model.resumed_)
         if outcome.pretraining:
             record["pretraining"] = outcome.pretraining
     except Exception as err:  # a failed run is recorded and the grid goes on
@@ -530,7 +540,8 @@ def _run_unit(specs: list[RunSpec], data, ctx: _UnitContext, on_record, on_start
         ref = f"embeddings/{ctx.grid_name}/{spec.dataset}_{spec.method}_{spec.params_hash}_seed{spec.seed}.npz"
         record = run_spec(spec, data, monitor=ctx.monitor, device=ctx.device, verbose=ctx.verbose_runs,
                           pretrain_cache=cache, embedding_path=ctx.out_dir / ref if keep else None,
-                          embedding_ref=ref, sample_index=index, env=ctx.env, machine=ctx.machine)
+                          embedding_ref=ref, sample_index=index, env=ctx.env, machine=ctx.machine,
+                          checkpoint=ctx.out_dir / "checkpoints" / ctx.grid_name / Path(ref).with_suffix(".pt").name)
         append_record(ctx.path, record)
         on_record(record)
 
@@ -742,7 +753,7 @@ def _one_line(record: dict) -> str:
 
 # --------------------------------------------------------------------------- earlier scripts' records
 
-_LEGACY_OWN = {"n_clusters", "random_state", "verbose", "device"}
+_LEGACY_OWN = {"n_clusters", "random_state", "verbose", "device", "checkpoint"}
 
 
 def _legacy_params(config: str) -> dict[str, str] | None:

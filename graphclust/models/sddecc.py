@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import numbers
+import os
+import sys
+import time
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -12,6 +16,7 @@ from ..graphs.normalize import gcn_norm
 from ..losses.sddecc import frobenius_reconstruction_loss, gaussian_prior_kl, joint_clustering_loss, js_mi_loss
 from ..nn.sddecc import EncoderOutput, SDDECCModule
 from ..training import Callback, MonitorLabels, make_optimizer, train
+from ..training.checkpoint import fit_fingerprint, load_checkpoint, restore_rng, rng_state, save_checkpoint
 from .kmeans import kmeans
 
 CHUNK = 2048  # rows per forward pass when encoding all nodes without gradients
@@ -59,6 +64,19 @@ class _GCNBlock(Callback):
     def on_epoch_end(self, epoch: int, record: dict) -> None:
         self._run()
         record["delta_label"] = self.delta_label
+
+
+class _SaveEveryEpoch(Callback):
+    """Checkpoints the joint stage after every epoch (last callback: the record is complete).
+    ``save(done, epochs_done)`` receives the joint records of this run so far."""
+
+    def __init__(self, save: Callable[[list[dict], int], None]):
+        self.save = save
+        self.done: list[dict] = []
+
+    def on_epoch_end(self, epoch: int, record: dict) -> None:
+        self.done.append({"stage": "joint", **record})
+        self.save(list(self.done), epoch + 1)
 
 
 class SDDECC(BaseClusterer):
@@ -168,13 +186,21 @@ class SDDECC(BaseClusterer):
         gcn_lr: Adam learning rate of the GCN's full-batch steps, warm-up and joint (1e-2; see
             above).
         n_init: k-means restarts for μ_y (20).
+        checkpoint: a file path or None. When given, ``fit`` saves its state there after
+            pretraining, after the GCN warm-up and after every joint epoch; a ``fit`` with the same
+            settings and data that finds the file resumes from it, with both RNGs restored, and
+            ends with the same model as an uninterrupted fit (tested). A checkpoint of another fit
+            is refused with a ``ValueError``. The file is removed when the fit ends. For long fits
+            (MNIST: about 2 h on one core) that may be killed.
         random_state, device, verbose: as everywhere.
 
     Inputs: images [N, H, W] / [N, C, H, W] (or ``data.image_shape``); flat features [N, F]
     without an image shape are zero-padded into a 1×s×s image, s = ceil(√F).
 
     Attributes (after ``fit``): ``labels_``, ``embedding_`` (μ(x) [N, d]), ``soft_labels_``
-    (Y [N, K]), ``cluster_centers_`` (μ_y [K, d]), ``module_`` (the trained
+    (Y [N, K]), ``cluster_centers_`` (μ_y [K, d]), ``resumed_`` (None, or when the fit resumed
+    from a checkpoint ``{"stage", "epochs_done", "elapsed_s"}``, ``elapsed_s`` the seconds the
+    fit had run before), ``module_`` (the trained
     :class:`~graphclust.nn.sddecc.SDDECCModule`), ``history_`` (one record per epoch with
     ``stage`` "pretrain", "gcn_warmup" (one per step; the last has ``agreement``, the share of
     argmax Y equal to the posterior's) or "joint" (with ``delta_label``, the share of labels that
@@ -190,7 +216,7 @@ class SDDECC(BaseClusterer):
                  kl_reduction: str = "mean",
                  pretrain_epochs: int = 30, gcn_warmup_steps: int = 200, gcn_steps: int = 10,
                  epochs: int = 50, batch_size: int = 256, lr: float = 1e-3, gcn_lr: float = 1e-2, n_init: int = 20,
-                 random_state=None, device="cpu", verbose: bool = True):
+                 checkpoint=None, random_state=None, device="cpu", verbose: bool = True):
         self.n_clusters = n_clusters
         self.lambda1 = lambda1
         self.lambda2 = lambda2
@@ -211,6 +237,7 @@ class SDDECC(BaseClusterer):
         self.lr = lr
         self.gcn_lr = gcn_lr
         self.n_init = n_init
+        self.checkpoint = checkpoint
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
@@ -245,6 +272,8 @@ class SDDECC(BaseClusterer):
         for name in ("use_mi", "use_gcn"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}")
+        if self.checkpoint is not None and not isinstance(self.checkpoint, (str, os.PathLike)):
+            raise TypeError(f"checkpoint must be None or a file path, got {self.checkpoint!r}")
 
     def _fit(self, data, ctx: FitContext) -> FitResult:
         x = data.x.to(ctx.device)  # [N, F]
@@ -309,9 +338,41 @@ class SDDECC(BaseClusterer):
                 records[-1]["agreement"] = float((y.argmax(dim=1) == own).float().mean())
             return y, records
 
-        history = []
+        history: list[dict] = []
+        fingerprint = state = resumed = None
+        started, before = time.perf_counter(), 0.0  # before: seconds the fit ran before it was resumed
+        if self.checkpoint is not None:
+            settings = {k: v for k, v in self.get_params().items() if k not in ("checkpoint", "device", "verbose")}
+            fingerprint = fit_fingerprint(settings, x, getattr(data, "edge_index", None))
+            state = load_checkpoint(self.checkpoint, fingerprint)
+        stage = None if state is None else state["stage"]  # "pretrained" | "initialised" | "joint"
+
+        def save(name: str, done: list[dict], y: torch.Tensor | None, **extra) -> None:
+            """Checkpoint after stage ``name`` (after every epoch of the joint stage)."""
+            if self.checkpoint is None:
+                return
+            save_checkpoint(self.checkpoint, fingerprint, {
+                "stage": name, "history": done, "y": None if y is None else y.detach().cpu(),
+                "module": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                "gcn_optimizer": None if gcn_optimizer is None else gcn_optimizer.state_dict(),
+                "rng": rng_state(ctx.generator, ctx.rng), "elapsed_s": before + time.perf_counter() - started,
+                **extra})
+
+        if state is not None:
+            model.load_state_dict(state["module"])
+            if gcn_optimizer is not None:
+                gcn_optimizer.load_state_dict(state["gcn_optimizer"])
+            restore_rng(state["rng"], ctx.generator, ctx.rng)
+            history = list(state["history"])
+            before = float(state["elapsed_s"])
+            resumed = {"stage": stage, "epochs_done": state.get("epochs_done", 0), "elapsed_s": before}
+            if ctx.verbose:
+                joint_done = f", {state['epochs_done']} of {self.epochs} joint epochs" if stage == "joint" else ""
+                print(f"SDDECC: resuming from checkpoint {self.checkpoint} (stage {stage}{joint_done})",
+                      file=sys.stderr, flush=True)
+
         # (1) the DDECN alone (Eq. 12 + L_r)
-        if self.pretrain_epochs:
+        if stage is None and self.pretrain_epochs:
             ddecn = [*model.encoder.parameters(), *model.decoder.parameters()]
             if self.use_mi:
                 ddecn += [*model.global_disc.parameters(), *model.local_disc.parameters()]
@@ -330,17 +391,23 @@ class SDDECC(BaseClusterer):
                             n_samples=n, batch_size=batch_size, generator=ctx.generator, verbose=ctx.verbose,
                             desc="pretrain DDECN")
             history += [{"stage": "pretrain", **r} for r in records]
+        if stage is None:
+            save("pretrained", history, None)
 
-        # (2) cluster means from k-means on μ(x)
-        _, centers = kmeans(encode_all()[0], self.n_clusters, n_init=self.n_init, seed=ctx.seed())
-        with torch.no_grad():
-            model.cluster_means.copy_(torch.from_numpy(centers))
-
-        # (3) the GCN alone, until its Y matches the initial model's posterior (label-free warm-up)
         y_start = None
-        if self.use_gcn and self.gcn_warmup_steps:
-            y_start, records = gcn_steps(self.gcn_warmup_steps, "warm up GCN", verbose=ctx.verbose)
-            history += [{"stage": "gcn_warmup", **r} for r in records]
+        if stage in (None, "pretrained"):
+            # (2) cluster means from k-means on μ(x)
+            _, centers = kmeans(encode_all()[0], self.n_clusters, n_init=self.n_init, seed=ctx.seed())
+            with torch.no_grad():
+                model.cluster_means.copy_(torch.from_numpy(centers))
+
+            # (3) the GCN alone, until its Y matches the initial model's posterior (label-free warm-up)
+            if self.use_gcn and self.gcn_warmup_steps:
+                y_start, records = gcn_steps(self.gcn_warmup_steps, "warm up GCN", verbose=ctx.verbose)
+                history += [{"stage": "gcn_warmup", **r} for r in records]
+            save("initialised", history, y_start)
+        elif state["y"] is not None:
+            y_start = state["y"].to(ctx.device)
 
         # (4) joint training (Eq. 19): mini-batch steps of the DDECN and μ_y with Y fixed, then
         #     full-batch steps of the GCN with the DDECN fixed, every epoch
@@ -373,12 +440,23 @@ class SDDECC(BaseClusterer):
 
         joint = [p for name, p in model.named_parameters()
                  if not name.startswith("gcn.") and (self.use_mi or "_disc." not in name)]
-        records = train(joint_step, make_optimizer(joint, "adam", lr=self.lr), epochs=self.epochs, n_samples=n,
-                        batch_size=batch_size, generator=ctx.generator, callbacks=callbacks, verbose=ctx.verbose,
-                        desc=type(self).__name__)
+        joint_optimizer = make_optimizer(joint, "adam", lr=self.lr)
+        start = 0
+        if stage == "joint":
+            joint_optimizer.load_state_dict(state["joint_optimizer"])
+            start = int(state["epochs_done"])
+        if self.checkpoint is not None:
+            callbacks.append(_SaveEveryEpoch(lambda done, epochs_done: save(
+                "joint", history + done, None if block is None else block.y, epochs_done=epochs_done,
+                joint_optimizer=joint_optimizer.state_dict())))
+        records = train(joint_step, joint_optimizer, epochs=self.epochs, n_samples=n, batch_size=batch_size,
+                        generator=ctx.generator, callbacks=callbacks, verbose=ctx.verbose,
+                        desc=type(self).__name__, start_epoch=start)
         history += [{"stage": "joint", **r} for r in records]
 
         y, mu = full_pass()
+        if self.checkpoint is not None:  # the fit is complete: nothing left to resume
+            Path(self.checkpoint).unlink(missing_ok=True)
         return FitResult(y.argmax(dim=1).cpu().numpy(), embedding=mu, history=history,
-                         extra={"module_": model, "soft_labels_": y.cpu().numpy(),
+                         extra={"module_": model, "soft_labels_": y.cpu().numpy(), "resumed_": resumed,
                                 "cluster_centers_": model.cluster_means.detach().cpu().numpy()})

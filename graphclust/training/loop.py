@@ -41,8 +41,8 @@ def iterate_batches(n_samples: int, batch_size: int | None, generator: torch.Gen
 def train(step: Step, optimizer: torch.optim.Optimizer, *, epochs: int, n_samples: int,
           batch_size: int | None = None, generator: torch.Generator | None = None,
           callbacks: Sequence[Callback] = (), verbose: bool = True, desc: str = "train",
-          grad_clip: float | None = None) -> list[dict]:
-    """Run ``epochs`` epochs of ``step`` and return the per-epoch history.
+          grad_clip: float | None = None, start_epoch: int = 0) -> list[dict]:
+    """Run epochs ``start_epoch`` .. ``epochs`` − 1 of ``step`` and return their history.
 
     Args:
         step: batch indices [B] (or None for all samples) -> dict of scalar tensors; the
@@ -57,6 +57,8 @@ def train(step: Step, optimizer: torch.optim.Optimizer, *, epochs: int, n_sample
         verbose: show a tqdm progress bar.
         desc: progress-bar label.
         grad_clip: optional max gradient norm.
+        start_epoch: the first epoch to run, when resuming a training whose earlier epochs were
+            run before (the optimiser and the generator in the state those epochs left).
 
     Returns:
         One dict per epoch: ``epoch``, the batch-size-weighted mean of each logged loss,
@@ -64,7 +66,8 @@ def train(step: Step, optimizer: torch.optim.Optimizer, *, epochs: int, n_sample
     """
     history: list[dict] = []
     global_step = 0
-    bar = progress_bar(range(int(epochs)), desc=desc, disable=not verbose, leave=False, dynamic_ncols=True)
+    bar = progress_bar(range(int(start_epoch), int(epochs)), desc=desc, disable=not verbose, leave=False,
+                       dynamic_ncols=True)
     for epoch in bar:
         for cb in callbacks:
             cb.on_epoch_start(epoch)

@@ -342,3 +342,31 @@ def test_failed_and_taken_over_records_have_nothing_to_compare():
     assert runner.config_changes({"status": "ok", "config": {"repr": "KMeans(max_iter=1)"}}, spec) == {}
     assert runner.config_changes({"status": "ok", "n_clusters": 3,
                                   "config": {"class": "KMeans", "max_iter": 300, "n_clusters": 3}}, spec) == {}
+
+
+def test_a_run_killed_half_way_resumes_from_its_checkpoint(tmp_path, monkeypatch):
+    """SDDECC takes a checkpoint: the grid gives each run one; a killed run resumes there, and
+    its record adds the time before the kill and says so."""
+    import graphclust.models.sddecc as sddecc_module
+
+    grid = grid_from_lists("sddecc", "blobs", seeds=1, params=FAST_PARAMS["sddecc"], name="ck")
+    save, saves = sddecc_module.save_checkpoint, []
+
+    def save_then_die(path, *args):
+        save(path, *args)
+        saves.append(Path(path))
+        if len(saves) == 3:  # after pretraining, the warm-up and the first joint epoch
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(sddecc_module, "save_checkpoint", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        run_grid(grid, tmp_path, progress=False)
+    assert read_records(tmp_path / "ck.jsonl") == [] and saves[-1].is_file()
+    assert saves[-1].parent == tmp_path / "checkpoints" / "ck"
+    monkeypatch.setattr(sddecc_module, "save_checkpoint", save)
+    assert run_grid(grid, tmp_path, progress=False).ran == 1
+    (record,) = read_records(tmp_path / "ck.jsonl")
+    assert record["status"] == "ok" and record["resumed"]["stage"] == "joint"
+    assert record["resumed"]["epochs_done"] == 1 and record["time_s"] > record["resumed"]["elapsed_s"] > 0
+    assert "checkpoint" not in runner.config_changes(record, grid.specs[0])
+    assert not saves[-1].exists()  # removed once the run is recorded

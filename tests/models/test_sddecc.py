@@ -246,3 +246,88 @@ def test_defaults_are_the_papers():
     assert params["lambda1"] in (0.001, 0.005, 0.01, 0.05, 0.1)
     assert params["lambda2"] in (1, 1.25, 1.5, 1.75, 2)
     assert params["use_mi"] and params["use_gcn"]
+
+
+# -- checkpoints ---------------------------------------------------------------------------------
+CKPT = {**TINY, "pretrain_epochs": 2, "gcn_warmup_steps": 3, "gcn_steps": 2, "epochs": 3}
+# saves: after pretraining, after the warm-up, after each of the 3 joint epochs
+
+
+class Killed(Exception):
+    """Stands for the process being killed right after a checkpoint was written."""
+
+
+@pytest.mark.parametrize("use_gcn", [True, False])
+def test_a_fit_killed_after_any_checkpoint_resumes_to_the_same_model(images, tmp_path, monkeypatch, use_gcn):
+    import graphclust.models.sddecc as sddecc_module
+    from graphclust.training import train
+
+    x, y = images
+    params = dict(n_clusters=3, random_state=5, use_gcn=use_gcn, **CKPT)
+    reference = SDDECC(**params).fit(x, y)
+    path = tmp_path / "fit.ckpt"
+    assert np.array_equal(SDDECC(**params, checkpoint=path).fit(x, y).labels_, reference.labels_)
+    assert not path.exists() and reference.resumed_ is None  # removed once the fit is complete
+
+    save = sddecc_module.save_checkpoint
+    for kill_after in range(1, 6):
+        saved = []
+
+        def save_then_die(*args, **kwargs):
+            save(*args, **kwargs)
+            saved.append(args[2]["stage"])
+            if len(saved) == kill_after:
+                raise Killed
+
+        monkeypatch.setattr(sddecc_module, "save_checkpoint", save_then_die)
+        with pytest.raises(Killed):
+            SDDECC(**params, checkpoint=path).fit(x, y)
+        assert path.exists()
+        monkeypatch.setattr(sddecc_module, "save_checkpoint", save)
+        calls = []  # what the resumed fit trains: a restart from scratch would give the same model too
+
+        def spy(step, optimizer, **kwargs):
+            calls.append((kwargs["desc"], kwargs.get("start_epoch", 0)))
+            return train(step, optimizer, **kwargs)
+
+        monkeypatch.setattr(sddecc_module, "train", spy)
+        resumed = SDDECC(**params, checkpoint=path).fit(x, y)
+        monkeypatch.setattr(sddecc_module, "train", train)
+        stages = {desc for desc, _ in calls}
+        assert "pretrain DDECN" not in stages
+        assert ("warm up GCN" in stages) == (use_gcn and kill_after == 1)
+        assert (type(resumed).__name__, max(kill_after - 2, 0)) in calls  # joint epochs left off
+        assert resumed.resumed_["stage"] == saved[-1] and resumed.resumed_["elapsed_s"] > 0
+        assert resumed.resumed_["epochs_done"] == max(kill_after - 2, 0)
+        np.testing.assert_array_equal(resumed.labels_, reference.labels_)
+        np.testing.assert_array_equal(resumed.embedding_, reference.embedding_)
+        np.testing.assert_array_equal(resumed.cluster_centers_, reference.cluster_centers_)
+        assert resumed.history_ == reference.history_
+        assert not path.exists()
+    assert saved == ["pretrained", "initialised", "joint", "joint", "joint"]
+
+
+def test_a_checkpoint_of_another_fit_is_refused(images, tmp_path, monkeypatch):
+    import graphclust.models.sddecc as sddecc_module
+
+    x, _ = images
+    path = tmp_path / "fit.ckpt"
+
+    def save_then_die(*args, **kwargs):
+        sddecc_module.save_checkpoint.__wrapped__(*args, **kwargs)
+        raise Killed
+
+    save_then_die.__wrapped__ = sddecc_module.save_checkpoint
+    monkeypatch.setattr(sddecc_module, "save_checkpoint", save_then_die)
+    with pytest.raises(Killed):
+        SDDECC(n_clusters=3, random_state=0, checkpoint=path, **CKPT).fit(x)
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="other settings or data"):
+        SDDECC(n_clusters=3, random_state=1, checkpoint=path, **CKPT).fit(x)  # another seed
+    with pytest.raises(ValueError, match="other settings or data"):
+        SDDECC(n_clusters=3, random_state=0, checkpoint=path, **CKPT).fit(x[::-1].copy())  # other data
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="cannot be read"):
+        SDDECC(n_clusters=3, random_state=0, checkpoint=path, **CKPT).fit(x)
+    with pytest.raises(TypeError, match="checkpoint"):
+        SDDECC(n_clusters=3, checkpoint=3, **CKPT).fit(x)
