@@ -20,8 +20,9 @@ finished run is appended at once to a JSONL file; rerunning skips what is record
 
 An SDDECC run (and its ablations) also checkpoints itself to ``results/checkpoints/`` after
 pretraining, after the GCN warm-up and after every joint epoch: killed half-way, the same command
-resumes it there and ends with the same model (its recorded time includes the part before the
-kill, and the record says ``resumed``).
+resumes it there and ends with the same model (its recorded time adds the time up to the last
+checkpoint before the kill, and the record says ``resumed``); the checkpoint is deleted once the
+run is recorded.
 
 The tables go to ``benchmarks/results/sddecc.md`` after every run. Table 4's rows are SDDECC's
 ablation switches: ConvAE (``use_mi=False, use_gcn=False``), ConvAE+MI (``use_gcn=False``),
@@ -43,6 +44,7 @@ from _common import (BEST_EPOCH_KEY, RESULTS, append_run, best_epoch_acc, done_k
 from reproduce_baselines import run_baseline_seed  # noqa: E402
 from reproduce_graph import run_graph_method  # noqa: E402
 
+from graphclust.bench.runner import fit_resumable  # noqa: E402
 from graphclust.cli import versions  # noqa: E402
 from graphclust.data import load_dataset  # noqa: E402
 from graphclust.metrics import evaluate  # noqa: E402
@@ -98,13 +100,13 @@ def sources(dataset: str) -> dict[str, Path]:
 def run_own_row(data, dataset: str, row: str, seed: int, out: Path, *, device: str, env: dict) -> None:
     """One DeepCluster / SDDECC / ablation run, appended to ``out`` under the row's label."""
     method, extra = OWN_ROWS[row]
-    if method == "sddecc":  # a run killed half-way resumes from its checkpoint (removed when the run ends)
+    if method == "sddecc":  # a run killed half-way resumes from its checkpoint
         extra = {**SDDECC_EPOCHS.get(dataset, {}), **extra,
                  "checkpoint": str(CHECKPOINTS / f"{dataset}_{row}_seed{seed}.pt")}
     model = make_method(method, n_clusters=int(data.y.max()) + 1, random_state=seed, device=device,
                         verbose=False, **extra)
     start = time.perf_counter()
-    model.fit(data)
+    fit_resumable(model, data)
     resumed = getattr(model, "resumed_", None)
     elapsed = time.perf_counter() - start + (resumed["elapsed_s"] if resumed else 0.0)
     scores = evaluate(data.y.numpy(), model.labels_)
@@ -112,6 +114,8 @@ def run_own_row(data, dataset: str, row: str, seed: int, out: Path, *, device: s
                      "time": elapsed, "epochs_run": len(model.history_), "config": repr(model),
                      "full_config": model_config(model), "peak_rss_mib": peak_rss_mib(), "versions": env,
                      BEST_EPOCH_KEY: best_epoch_acc(model.history_), **({"resumed": resumed} if resumed else {})})
+    if "checkpoint" in extra:  # recorded: the checkpoint is not needed any more
+        Path(extra["checkpoint"]).unlink(missing_ok=True)
     print(f"{dataset} {row} seed {seed}: " + " ".join(f"{k}={v:.4f}" for k, v in scores.items())
           + f" ({elapsed:.0f}s)", flush=True)
 

@@ -186,11 +186,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
-    if argv is None:  # run as the ``graphclust`` program: huge pages for large tensors (graphclust.runtime)
-        from .runtime import reexec_with_hugepage_malloc
+def console_main() -> int:
+    """The ``graphclust`` program: first start again with huge pages for large tensors where that
+    helps (:mod:`graphclust.runtime`), then :func:`main`. Code that calls :func:`main` itself is
+    never restarted."""
+    from .runtime import reexec_with_hugepage_malloc
 
-        reexec_with_hugepage_malloc()
+    reexec_with_hugepage_malloc()
+    return main()
+
+
+def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -206,4 +212,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(console_main())

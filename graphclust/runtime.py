@@ -17,7 +17,7 @@ first thing. Python API users can set it themselves::
 
     GLIBC_TUNABLES=glibc.malloc.hugetlb=1 python my_script.py
 
-``GRAPHCLUST_HUGEPAGES=0`` turns the re-exec off. Nothing happens off Linux, on glibc older than
+``GRAPHCLUST_HUGEPAGES=0`` (or ``false``, ``no``, ``off``) turns the re-exec off. Nothing happens off Linux, on glibc older than
 2.35, when the kernel's THP mode is ``always`` (every large mapping already gets huge pages) or
 ``never`` (none can), or when the tunable is already set.
 """
@@ -59,7 +59,8 @@ def hugepage_malloc_wanted(env=None, platform: str | None = None, glibc: tuple[i
     default to this process's environment, platform, glibc version and kernel THP mode)."""
     env = os.environ if env is None else env
     platform = sys.platform if platform is None else platform
-    if env.get(OPT_OUT, "1") == "0" or "glibc.malloc.hugetlb" in env.get("GLIBC_TUNABLES", ""):
+    if env.get(OPT_OUT, "1").strip().lower() in ("0", "false", "no", "off") \
+            or "glibc.malloc.hugetlb" in env.get("GLIBC_TUNABLES", ""):
         return False
     if not platform.startswith("linux"):
         return False
@@ -75,12 +76,23 @@ def malloc_mode(env=None) -> str:
     return "hugepages" if HUGEPAGE_TUNABLE in env.get("GLIBC_TUNABLES", "").split(":") else "default"
 
 
+def _restartable() -> bool:
+    """Whether starting this process again from the top repeats it: not for a script read from
+    stdin (it would find stdin empty) or an interactive session (its state would be lost)."""
+    if sys.flags.interactive or hasattr(sys, "ps1") or "ipykernel" in sys.modules or sys.argv[0] in ("", "-"):
+        return False
+    has_file = getattr(sys.modules.get("__main__"), "__file__", None) is not None  # a script, -m, a program
+    return has_file or "-c" in getattr(sys, "orig_argv", [])
+
+
 def reexec_with_hugepage_malloc() -> None:
     """Replace this process by the same command with :data:`HUGEPAGE_TUNABLE` added to
-    ``GLIBC_TUNABLES``, when :func:`hugepage_malloc_wanted`; otherwise, or if the exec fails,
-    return and carry on as before. Call it before any work: the process starts again from the
-    top (the tunable in its environment stops a second re-exec)."""
-    if not hugepage_malloc_wanted():
+    ``GLIBC_TUNABLES``, when :func:`hugepage_malloc_wanted` and the process can be started again
+    (a program or script, not stdin or an interactive session); otherwise, or if the exec
+    fails, return and carry on as before. Meant for programs' entry points only, before any
+    work: the process starts again from the top (the tunable in its environment stops a second
+    re-exec)."""
+    if not hugepage_malloc_wanted() or not _restartable():
         return
     env = dict(os.environ)
     env["GLIBC_TUNABLES"] = ":".join(filter(None, [env.get("GLIBC_TUNABLES"), HUGEPAGE_TUNABLE]))

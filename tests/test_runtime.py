@@ -30,16 +30,23 @@ SCRIPT = ("import importlib.util, os, sys; "  # the module alone, without import
           "print(os.environ.get('GLIBC_TUNABLES'), sys.argv[1:])")
 
 
-@pytest.mark.skipif(not runtime.hugepage_malloc_wanted(), reason="the re-exec would change nothing on this machine")
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("GLIBC_TUNABLES", runtime.OPT_OUT)}
+
+
+def _run(args, env, stdin=None) -> list[str]:
+    return subprocess.run([sys.executable, *args], env=env, input=stdin, capture_output=True, text=True, check=True,
+                          timeout=120).stdout.splitlines()
+
+
+@pytest.mark.skipif(not runtime.hugepage_malloc_wanted(CLEAN_ENV), reason="the re-exec would change nothing here")
 def test_the_process_starts_again_once_with_the_tunable_and_its_arguments():
-    env = {k: v for k, v in os.environ.items() if k not in ("GLIBC_TUNABLES", runtime.OPT_OUT)}
-    env["GLIBC_TUNABLES"] = "glibc.malloc.arena_max=4"  # kept
-    out = subprocess.run([sys.executable, "-c", SCRIPT, "a b", "c"], env=env, capture_output=True, text=True,
-                         check=True).stdout.splitlines()
-    assert out == ["start", "start", "glibc.malloc.arena_max=4:glibc.malloc.hugetlb=1 ['a b', 'c']"]
-    out = subprocess.run([sys.executable, "-c", SCRIPT], env={**env, runtime.OPT_OUT: "0"}, capture_output=True,
-                         text=True, check=True).stdout.splitlines()
-    assert out == ["start", "glibc.malloc.arena_max=4 []"]
+    env = {**CLEAN_ENV, "GLIBC_TUNABLES": "glibc.malloc.arena_max=4"}  # kept
+    assert _run(["-c", SCRIPT, "a b", "c"], env) == [
+        "start", "start", "glibc.malloc.arena_max=4:glibc.malloc.hugetlb=1 ['a b', 'c']"]
+    for off in ("0", "off"):
+        assert _run(["-c", SCRIPT], {**env, runtime.OPT_OUT: off}) == ["start", "glibc.malloc.arena_max=4 []"]
+    # a script read from stdin cannot be read again: it runs on, once, as it is
+    assert _run(["-"], env, stdin=SCRIPT.replace("; ", "\n")) == ["start", "glibc.malloc.arena_max=4 []"]
 
 
 def test_the_malloc_mode_is_read_from_the_environment():

@@ -39,10 +39,10 @@ import numpy as np
 
 from .grid import MAX_EMBEDDING_ROWS, Grid, RunSpec
 
-__all__ = ["BEST_EPOCH_KEY", "RunSummary", "run_grid", "run_spec", "fit_spec", "read_records", "append_record",
-           "done_keys", "config_changes", "stale_runs", "describe_stale", "record_key", "jsonl_path", "json_safe",
-           "device_info", "embedding_sample", "import_legacy", "legacy_records", "status_kib", "reset_peak_rss",
-           "peak_rss_mib"]
+__all__ = ["BEST_EPOCH_KEY", "RunSummary", "run_grid", "run_spec", "fit_spec", "fit_resumable", "read_records",
+           "append_record", "done_keys", "config_changes", "stale_runs", "describe_stale", "record_key", "jsonl_path",
+           "json_safe", "model_config", "device_info", "embedding_sample", "import_legacy", "legacy_records",
+           "status_kib", "reset_peak_rss", "peak_rss_mib"]
 
 BEST_EPOCH_KEY = "best_epoch_acc (label-selected, comparison only)"
 
@@ -387,9 +387,23 @@ def fit_spec(spec: RunSpec, data, *, monitor: bool = True, device: str = "cpu", 
         model.set_params(pretrained=ae)
         pretraining = {"shared": True, "time_s": pre_s, "cache_hit": hit}
     start = time.perf_counter()
-    model.fit(features, y=y if monitor else None)
+    fit_resumable(model, features, y=y if monitor else None)
     fit_s = time.perf_counter() - start + float((getattr(model, "resumed_", None) or {}).get("elapsed_s", 0.0))
     return FitOutcome(model, fit_s + pre_s, list(pre_history) + list(model.history_), pretraining)
+
+
+def fit_resumable(model, data, y=None):
+    """``model.fit(data, y=y)``; a checkpoint left by another fit of this run (made before a default
+    or the data changed) is deleted with a warning and the fit starts afresh."""
+    from ..training.checkpoint import CheckpointMismatch
+
+    try:
+        return model.fit(data, y=y)
+    except CheckpointMismatch as err:
+        warnings.warn(f"the run's checkpoint is not this fit's, so it is deleted and the run starts afresh ({err})",
+                      RuntimeWarning, stacklevel=2)
+        Path(model.checkpoint).unlink(missing_ok=True)
+        return model.fit(data, y=y)
 
 
 def _best_epoch(history: list[dict]) -> tuple[float | None, int | None]:
@@ -538,11 +552,14 @@ def _run_unit(specs: list[RunSpec], data, ctx: _UnitContext, on_record, on_start
             on_start(spec)
         keep = ctx.embed_mode == "all" or (ctx.embed_mode == "first" and spec.seed == ctx.first_seed[spec.group])
         ref = f"embeddings/{ctx.grid_name}/{spec.dataset}_{spec.method}_{spec.params_hash}_seed{spec.seed}.npz"
+        checkpoint = ctx.out_dir / "checkpoints" / ctx.grid_name / Path(ref).with_suffix(".pt").name
         record = run_spec(spec, data, monitor=ctx.monitor, device=ctx.device, verbose=ctx.verbose_runs,
                           pretrain_cache=cache, embedding_path=ctx.out_dir / ref if keep else None,
                           embedding_ref=ref, sample_index=index, env=ctx.env, machine=ctx.machine,
-                          checkpoint=ctx.out_dir / "checkpoints" / ctx.grid_name / Path(ref).with_suffix(".pt").name)
+                          checkpoint=checkpoint)
         append_record(ctx.path, record)
+        if record["status"] == "ok":  # recorded: its checkpoint (if the method took one) is not needed
+            checkpoint.unlink(missing_ok=True)
         on_record(record)
 
 

@@ -5,7 +5,6 @@ import numbers
 import os
 import sys
 import time
-from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -189,9 +188,12 @@ class SDDECC(BaseClusterer):
         checkpoint: a file path or None. When given, ``fit`` saves its state there after
             pretraining, after the GCN warm-up and after every joint epoch; a ``fit`` with the same
             settings and data that finds the file resumes from it, with both RNGs restored, and
-            ends with the same model as an uninterrupted fit (tested). A checkpoint of another fit
-            is refused with a ``ValueError``. The file is removed when the fit ends. For long fits
-            (MNIST: about 2 h on one core) that may be killed.
+            ends with the same model as an uninterrupted fit (tested; same device and thread
+            count). A checkpoint of another fit is refused with a ``ValueError``
+            (:class:`~graphclust.training.checkpoint.CheckpointMismatch`). The file stays after the
+            fit (a fit that finds it complete returns the same model without training); delete
+            it when the result is safe. For long fits (MNIST: about 2 h on one core) that may be
+            killed.
         random_state, device, verbose: as everywhere.
 
     Inputs: images [N, H, W] / [N, C, H, W] (or ``data.image_shape``); flat features [N, F]
@@ -283,7 +285,7 @@ class SDDECC(BaseClusterer):
         model.reset_parameters(ctx.generator)
         model.to(ctx.device)
         batch_size = None if self.batch_size >= n else int(self.batch_size)
-        adj = x_prop = None
+        adj = x_prop = edge_index = edge_weight = None
         if self.use_gcn:
             edge_index, edge_weight = self._graph(data, ctx)
             adj = gcn_norm(edge_index, edge_weight, n).to(ctx.device)  # Â [N, N] CSR, Eq. 14
@@ -341,9 +343,10 @@ class SDDECC(BaseClusterer):
         history: list[dict] = []
         fingerprint = state = resumed = None
         started, before = time.perf_counter(), 0.0  # before: seconds the fit ran before it was resumed
-        if self.checkpoint is not None:
+        if self.checkpoint is not None:  # the settings, the generator's state, the images and the graph
             settings = {k: v for k, v in self.get_params().items() if k not in ("checkpoint", "device", "verbose")}
-            fingerprint = fit_fingerprint(settings, x, getattr(data, "edge_index", None))
+            settings.update(image_shape=model.image_shape, generator=ctx.generator)
+            fingerprint = fit_fingerprint(settings, x, edge_index, edge_weight)
             state = load_checkpoint(self.checkpoint, fingerprint)
         stage = None if state is None else state["stage"]  # "pretrained" | "initialised" | "joint"
 
@@ -455,8 +458,6 @@ class SDDECC(BaseClusterer):
         history += [{"stage": "joint", **r} for r in records]
 
         y, mu = full_pass()
-        if self.checkpoint is not None:  # the fit is complete: nothing left to resume
-            Path(self.checkpoint).unlink(missing_ok=True)
         return FitResult(y.argmax(dim=1).cpu().numpy(), embedding=mu, history=history,
                          extra={"module_": model, "soft_labels_": y.cpu().numpy(), "resumed_": resumed,
                                 "cluster_centers_": model.cluster_means.detach().cpu().numpy()})

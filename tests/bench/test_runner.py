@@ -370,3 +370,17 @@ def test_a_run_killed_half_way_resumes_from_its_checkpoint(tmp_path, monkeypatch
     assert record["resumed"]["epochs_done"] == 1 and record["time_s"] > record["resumed"]["elapsed_s"] > 0
     assert "checkpoint" not in runner.config_changes(record, grid.specs[0])
     assert not saves[-1].exists()  # removed once the run is recorded
+
+
+def test_a_checkpoint_left_by_other_settings_is_deleted_and_the_run_starts_afresh(tmp_path):
+    import graphclust.models.sddecc as sddecc_module
+
+    grid = grid_from_lists("sddecc", "blobs", seeds=1, params=FAST_PARAMS["sddecc"], name="ck")
+    spec = grid.specs[0]
+    ref = f"{spec.dataset}_{spec.method}_{spec.params_hash}_seed{spec.seed}.pt"
+    stale = tmp_path / "checkpoints" / "ck" / ref
+    sddecc_module.save_checkpoint(stale, "a fit made under older defaults", {"stage": "pretrained"})
+    with pytest.warns(RuntimeWarning, match="it is deleted and the run starts afresh .*other settings or data"):
+        assert run_grid(grid, tmp_path, progress=False).failed == 0
+    (record,) = read_records(tmp_path / "ck.jsonl")
+    assert record["status"] == "ok" and "resumed" not in record and not stale.exists()

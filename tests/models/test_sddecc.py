@@ -267,10 +267,14 @@ def test_a_fit_killed_after_any_checkpoint_resumes_to_the_same_model(images, tmp
     reference = SDDECC(**params).fit(x, y)
     path = tmp_path / "fit.ckpt"
     assert np.array_equal(SDDECC(**params, checkpoint=path).fit(x, y).labels_, reference.labels_)
-    assert not path.exists() and reference.resumed_ is None  # removed once the fit is complete
+    assert path.exists() and reference.resumed_ is None  # kept: the caller deletes it when the result is safe
+    again = SDDECC(**params, checkpoint=path).fit(x, y)  # complete: the same model, no training
+    assert again.resumed_["epochs_done"] == CKPT["epochs"] and again.history_ == reference.history_
+    np.testing.assert_array_equal(again.embedding_, reference.embedding_)
 
     save = sddecc_module.save_checkpoint
     for kill_after in range(1, 6):
+        path.unlink()
         saved = []
 
         def save_then_die(*args, **kwargs):
@@ -303,7 +307,6 @@ def test_a_fit_killed_after_any_checkpoint_resumes_to_the_same_model(images, tmp
         np.testing.assert_array_equal(resumed.embedding_, reference.embedding_)
         np.testing.assert_array_equal(resumed.cluster_centers_, reference.cluster_centers_)
         assert resumed.history_ == reference.history_
-        assert not path.exists()
     assert saved == ["pretrained", "initialised", "joint", "joint", "joint"]
 
 
@@ -331,3 +334,26 @@ def test_a_checkpoint_of_another_fit_is_refused(images, tmp_path, monkeypatch):
         SDDECC(n_clusters=3, random_state=0, checkpoint=path, **CKPT).fit(x)
     with pytest.raises(TypeError, match="checkpoint"):
         SDDECC(n_clusters=3, checkpoint=3, **CKPT).fit(x)
+
+
+def test_a_fit_seeded_by_a_generator_resumes_in_another_generator_with_the_same_state(images, tmp_path,
+                                                                                       monkeypatch):
+    """The fingerprint counts a torch generator by its state (its repr holds a memory address)."""
+    import graphclust.models.sddecc as sddecc_module
+
+    x, _ = images
+    path = tmp_path / "fit.ckpt"
+    reference = SDDECC(n_clusters=3, random_state=2, **CKPT).fit(x)
+    save = sddecc_module.save_checkpoint
+
+    def save_then_die(*args, **kwargs):
+        save(*args, **kwargs)
+        raise Killed
+
+    monkeypatch.setattr(sddecc_module, "save_checkpoint", save_then_die)
+    with pytest.raises(Killed):
+        SDDECC(n_clusters=3, random_state=torch.Generator().manual_seed(2), checkpoint=path, **CKPT).fit(x)
+    monkeypatch.undo()
+    resumed = SDDECC(n_clusters=3, random_state=torch.Generator().manual_seed(2), checkpoint=path, **CKPT).fit(x)
+    assert resumed.resumed_["stage"] == "pretrained"
+    np.testing.assert_array_equal(resumed.embedding_, reference.embedding_)
