@@ -110,6 +110,7 @@ def run_own_row(data, dataset: str, row: str, seed: int, out: Path, *, device: s
     resumed = getattr(model, "resumed_", None)
     elapsed = time.perf_counter() - start + (resumed["elapsed_s"] if resumed else 0.0)
     scores = evaluate(data.y.numpy(), model.labels_)
+    model.set_params(checkpoint=None)  # a path of this machine, not a setting: left out of the record
     append_run(out, {"dataset": dataset, "method": row, "estimator": method, "seed": seed, **scores,
                      "time": elapsed, "epochs_run": len(model.history_), "config": repr(model),
                      "full_config": model_config(model), "peak_rss_mib": peak_rss_mib(), "versions": env,

@@ -182,8 +182,10 @@ def describe_stale(stale: dict[tuple, dict[str, tuple]], template: str = "  {dat
 
 def model_config(model) -> dict:
     """A fitted estimator's full settings as recorded with each run: ``get_params()`` made
-    JSON-safe, with the class name (what :func:`config_changes` compares with today's)."""
-    return {"class": type(model).__name__, **json_safe(model.get_params())}
+    JSON-safe, with the class name (what :func:`config_changes` compares with today's); the
+    run's checkpoint path is not a setting and is left out."""
+    params = {k: v for k, v in model.get_params().items() if k != "checkpoint"}
+    return {"class": type(model).__name__, **json_safe(params)}
 
 
 def json_safe(value):
@@ -831,6 +833,7 @@ def legacy_records(legacy_path, grid: Grid, have: set) -> list[dict]:
                       "config": {**(old.get("full_config") or {}), "repr": old.get("config")}, "history": [],
                       "embedding": None, "monitored": True, "peak_rss_mib": old.get("peak_rss_mib"),
                       "peak_rss_scope": "process", "versions": old.get("versions") or {},
-                      "device": {"device": "cpu"}, "imported_from": Path(legacy_path).name})
+                      "device": {"device": "cpu"}, "imported_from": Path(legacy_path).name,
+                      **({"resumed": old["resumed"]} if old.get("resumed") else {})})
         have.add(spec.key)
     return taken
