@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 
 from graphclust.bench.aggregate import format_mean_std, mean_std as aggregate_mean_std
-from graphclust.bench.runner import (BEST_EPOCH_KEY, model_config, peak_rss_mib, reset_peak_rss,  # noqa: F401
-                                     status_kib)
+from graphclust.bench.runner import (BEST_EPOCH_KEY, fit_resumable, model_config, peak_rss_mib,  # noqa: F401
+                                     reset_peak_rss, status_kib)
 from graphclust.runtime import reexec_with_hugepage_malloc
 
 RESULTS = Path(__file__).resolve().parent / "results"
+CHECKPOINTS = RESULTS / "checkpoints"  # fits in progress of the methods that checkpoint (*.pt, not committed)
 METRICS = ("acc", "nmi", "ari", "f1")
 
 
@@ -39,6 +40,29 @@ def parse_run_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
 
         torch.set_num_threads(args.threads)
     return args
+
+
+def checkpointed_fit(model, data, name: str) -> tuple[float, dict | None]:
+    """Fit ``model`` on ``data``; a method that takes a ``checkpoint`` checkpoints to
+    ``CHECKPOINTS/<name>.pt`` and, killed half-way, resumes there the next time. Returns the fit's
+    seconds (with, for a resumed fit, those up to its last checkpoint) and its ``resumed_``. The
+    checkpoint path is then unset (it is not a setting to record); delete the file with
+    :func:`drop_checkpoint` once the run is recorded."""
+    import time
+
+    if "checkpoint" in model.get_params():
+        model.set_params(checkpoint=str(CHECKPOINTS / f"{name}.pt"))
+    start = time.perf_counter()
+    fit_resumable(model, data)
+    resumed = getattr(model, "resumed_", None)
+    if "checkpoint" in model.get_params():
+        model.set_params(checkpoint=None)
+    return time.perf_counter() - start + (resumed["elapsed_s"] if resumed else 0.0), resumed
+
+
+def drop_checkpoint(name: str) -> None:
+    """Delete the checkpoint of run ``name`` (see :func:`checkpointed_fit`), once it is recorded."""
+    (CHECKPOINTS / f"{name}.pt").unlink(missing_ok=True)
 
 
 def read_runs(path: Path) -> list[dict]:

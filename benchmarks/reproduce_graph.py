@@ -24,13 +24,13 @@ equally in the reconstruction loss.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (BEST_EPOCH_KEY, RESULTS, append_run, best_epoch_acc, done_keys, parse_run_args,  # noqa: E402
-                     model_config, peak_rss_mib, read_runs, run_parser, summary_table)
+from _common import (BEST_EPOCH_KEY, RESULTS, append_run, best_epoch_acc, checkpointed_fit,  # noqa: E402
+                     done_keys, drop_checkpoint, model_config, parse_run_args, peak_rss_mib, read_runs, run_parser,
+                     summary_table)
 
 from graphclust.cli import prepare_graph, versions  # noqa: E402
 from graphclust.data import load_dataset  # noqa: E402
@@ -93,19 +93,20 @@ def run_graph_method(data, dataset: str, method: str, seed: int, out: Path, *, d
     params = {"n_clusters": int(data.y.max()) + 1, "random_state": seed, "device": device,
               "verbose": False, **CONFIGS.get((dataset, method), {})}
     model = make_method(method.split("[")[0], **params)  # "daegc[adjacency]" is DAEGC with its CONFIGS
-    start = time.perf_counter()
-    model.fit(data)
-    elapsed = time.perf_counter() - start
+    name = f"{dataset}_{method}_seed{seed}"
+    elapsed, resumed = checkpointed_fit(model, data, name)  # SDCN, killed half-way, resumes from its checkpoint
     scores = evaluate(data.y.numpy(), model.labels_)
     record = {"dataset": dataset, "method": method, "seed": seed, **scores, "time": elapsed,
               "epochs_run": len(model.history_), "config": repr(model), "full_config": model_config(model),
               "peak_rss_mib": peak_rss_mib(),
-              "versions": env or versions(), BEST_EPOCH_KEY: best_epoch_acc(model.history_)}
+              "versions": env or versions(), BEST_EPOCH_KEY: best_epoch_acc(model.history_),
+              **({"resumed": resumed} if resumed else {})}
     append_run(out, record)
     if method.startswith("sdcn"):  # the Q read-out of the same run (its history monitors Z, so no best epoch)
         q_scores = evaluate(data.y.numpy(), model.q_.argmax(1))
         append_run(out, {**record, **q_scores, "method": method.replace("sdcn", "sdcn_q", 1),
                          "note": "argmax Q of the sdcn run", BEST_EPOCH_KEY: None})
+    drop_checkpoint(name)  # recorded
     print(f"{dataset} {method} seed {seed}: " + " ".join(f"{k}={v:.4f}" for k, v in scores.items())
           + f" ({elapsed:.0f}s)", flush=True)
     return scores

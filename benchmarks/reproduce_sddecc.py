@@ -18,7 +18,7 @@ finished run is appended at once to a JSONL file; rerunning skips what is record
 - SDCN: ``graph_methods.jsonl`` (the runs of ``reproduce_graph.py``; also records SDCN_Q);
 - DeepCluster, SDDECC and the Table 4 ablations: ``sddecc.jsonl``.
 
-An SDDECC run (and its ablations) also checkpoints itself to ``results/checkpoints/`` after
+An SDDECC run (and its ablations; SDCN likewise) also checkpoints itself to ``results/checkpoints/`` after
 pretraining, after the GCN warm-up and after every joint epoch: killed half-way, the same command
 resumes it there and ends with the same model (its recorded time adds the time up to the last
 checkpoint before the kill, and the record says ``resumed``); the checkpoint is deleted once the
@@ -34,17 +34,16 @@ kNN recipe (SDDECC: k = 3 on the raw images, as in the paper).
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (BEST_EPOCH_KEY, RESULTS, append_run, best_epoch_acc, done_keys, parse_run_args,  # noqa: E402
-                     model_config, peak_rss_mib, read_runs, run_parser, summary_table)
+from _common import (BEST_EPOCH_KEY, RESULTS, append_run, best_epoch_acc, checkpointed_fit,  # noqa: E402
+                     done_keys, drop_checkpoint, model_config, parse_run_args, peak_rss_mib, read_runs, run_parser,
+                     summary_table)
 from reproduce_baselines import run_baseline_seed  # noqa: E402
 from reproduce_graph import run_graph_method  # noqa: E402
 
-from graphclust.bench.runner import fit_resumable  # noqa: E402
 from graphclust.cli import versions  # noqa: E402
 from graphclust.data import load_dataset  # noqa: E402
 from graphclust.metrics import evaluate  # noqa: E402
@@ -65,7 +64,6 @@ OWN_ROWS = {
 # on USPS's 9,298 images), to fit three seeds of four variants on the 2-core machine: 10 + 20 epochs
 # are 2,730 + 5,460 optimiser steps of batch 256, more steps than USPS's 1,110 + 1,850. Not tuned
 # on labels.
-CHECKPOINTS = RESULTS / "checkpoints"  # SDDECC runs in progress (*.pt, not committed)
 SDDECC_EPOCHS = {"mnist": {"pretrain_epochs": 10, "epochs": 20}, "fashion-mnist": {"pretrain_epochs": 10, "epochs": 20}}
 TABLE3 = ("kmeans", "ae_kmeans", "dec", "idec", "deepcluster", "sdcn", "sddecc")
 TABLE4 = ("convae", "convae_mi", "convae_gcn", "sddecc")
@@ -100,23 +98,18 @@ def sources(dataset: str) -> dict[str, Path]:
 def run_own_row(data, dataset: str, row: str, seed: int, out: Path, *, device: str, env: dict) -> None:
     """One DeepCluster / SDDECC / ablation run, appended to ``out`` under the row's label."""
     method, extra = OWN_ROWS[row]
-    if method == "sddecc":  # a run killed half-way resumes from its checkpoint
-        extra = {**SDDECC_EPOCHS.get(dataset, {}), **extra,
-                 "checkpoint": str(CHECKPOINTS / f"{dataset}_{row}_seed{seed}.pt")}
+    if method == "sddecc":
+        extra = {**SDDECC_EPOCHS.get(dataset, {}), **extra}
     model = make_method(method, n_clusters=int(data.y.max()) + 1, random_state=seed, device=device,
                         verbose=False, **extra)
-    start = time.perf_counter()
-    fit_resumable(model, data)
-    resumed = getattr(model, "resumed_", None)
-    elapsed = time.perf_counter() - start + (resumed["elapsed_s"] if resumed else 0.0)
+    name = f"{dataset}_{row}_seed{seed}"
+    elapsed, resumed = checkpointed_fit(model, data, name)  # a run killed half-way resumes from its checkpoint
     scores = evaluate(data.y.numpy(), model.labels_)
-    model.set_params(checkpoint=None)  # a path of this machine, not a setting: left out of the record
     append_run(out, {"dataset": dataset, "method": row, "estimator": method, "seed": seed, **scores,
                      "time": elapsed, "epochs_run": len(model.history_), "config": repr(model),
                      "full_config": model_config(model), "peak_rss_mib": peak_rss_mib(), "versions": env,
                      BEST_EPOCH_KEY: best_epoch_acc(model.history_), **({"resumed": resumed} if resumed else {})})
-    if "checkpoint" in extra:  # recorded: the checkpoint is not needed any more
-        Path(extra["checkpoint"]).unlink(missing_ok=True)
+    drop_checkpoint(name)  # recorded: the checkpoint is not needed any more
     print(f"{dataset} {row} seed {seed}: " + " ".join(f"{k}={v:.4f}" for k, v in scores.items())
           + f" ({elapsed:.0f}s)", flush=True)
 

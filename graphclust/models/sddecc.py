@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import numbers
 import os
-import sys
-import time
 from typing import Callable, Sequence
 
 import numpy as np
@@ -15,7 +13,7 @@ from ..graphs.normalize import gcn_norm
 from ..losses.sddecc import frobenius_reconstruction_loss, gaussian_prior_kl, joint_clustering_loss, js_mi_loss
 from ..nn.sddecc import EncoderOutput, SDDECCModule
 from ..training import Callback, MonitorLabels, make_optimizer, train
-from ..training.checkpoint import fit_fingerprint, load_checkpoint, restore_rng, rng_state, save_checkpoint
+from ..training.checkpoint import FitCheckpoint, SaveEveryEpoch
 from .kmeans import kmeans
 
 CHUNK = 2048  # rows per forward pass when encoding all nodes without gradients
@@ -63,19 +61,6 @@ class _GCNBlock(Callback):
     def on_epoch_end(self, epoch: int, record: dict) -> None:
         self._run()
         record["delta_label"] = self.delta_label
-
-
-class _SaveEveryEpoch(Callback):
-    """Checkpoints the joint stage after every epoch (last callback: the record is complete).
-    ``save(done, epochs_done)`` receives the joint records of this run so far."""
-
-    def __init__(self, save: Callable[[list[dict], int], None]):
-        self.save = save
-        self.done: list[dict] = []
-
-    def on_epoch_end(self, epoch: int, record: dict) -> None:
-        self.done.append({"stage": "joint", **record})
-        self.save(list(self.done), epoch + 1)
 
 
 class SDDECC(BaseClusterer):
@@ -340,39 +325,13 @@ class SDDECC(BaseClusterer):
                 records[-1]["agreement"] = float((y.argmax(dim=1) == own).float().mean())
             return y, records
 
+        # a checkpoint of this fit: the settings, the generator's state, the images, their shape and the graph
+        ckpt = FitCheckpoint(self.checkpoint, self, ctx, x, torch.tensor(model.image_shape), edge_index, edge_weight)
+        stage = ckpt.stage  # None (from the start) | "pretrained" | "initialised" | "joint"
         history: list[dict] = []
-        fingerprint = state = resumed = None
-        started, before = time.perf_counter(), 0.0  # before: seconds the fit ran before it was resumed
-        if self.checkpoint is not None:  # the settings, the generator's state, the images and the graph
-            settings = {k: v for k, v in self.get_params().items() if k not in ("checkpoint", "device", "verbose")}
-            settings.update(image_shape=model.image_shape, generator=ctx.generator)
-            fingerprint = fit_fingerprint(settings, x, edge_index, edge_weight)
-            state = load_checkpoint(self.checkpoint, fingerprint)
-        stage = None if state is None else state["stage"]  # "pretrained" | "initialised" | "joint"
-
-        def save(name: str, done: list[dict], y: torch.Tensor | None, **extra) -> None:
-            """Checkpoint after stage ``name`` (after every epoch of the joint stage)."""
-            if self.checkpoint is None:
-                return
-            save_checkpoint(self.checkpoint, fingerprint, {
-                "stage": name, "history": done, "y": None if y is None else y.detach().cpu(),
-                "module": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                "gcn_optimizer": None if gcn_optimizer is None else gcn_optimizer.state_dict(),
-                "rng": rng_state(ctx.generator, ctx.rng), "elapsed_s": before + time.perf_counter() - started,
-                **extra})
-
-        if state is not None:
-            model.load_state_dict(state["module"])
-            if gcn_optimizer is not None:
-                gcn_optimizer.load_state_dict(state["gcn_optimizer"])
-            restore_rng(state["rng"], ctx.generator, ctx.rng)
-            history = list(state["history"])
-            before = float(state["elapsed_s"])
-            resumed = {"stage": stage, "epochs_done": state.get("epochs_done", 0), "elapsed_s": before}
-            if ctx.verbose:
-                joint_done = f", {state['epochs_done']} of {self.epochs} joint epochs" if stage == "joint" else ""
-                print(f"SDDECC: resuming from checkpoint {self.checkpoint} (stage {stage}{joint_done})",
-                      file=sys.stderr, flush=True)
+        if stage is not None:
+            ckpt.restore(model, {"gcn": gcn_optimizer})
+            history = ckpt.history
 
         # (1) the DDECN alone (Eq. 12 + L_r)
         if stage is None and self.pretrain_epochs:
@@ -395,7 +354,7 @@ class SDDECC(BaseClusterer):
                             desc="pretrain DDECN")
             history += [{"stage": "pretrain", **r} for r in records]
         if stage is None:
-            save("pretrained", history, None)
+            ckpt.save("pretrained", model, history, {"gcn": gcn_optimizer}, y=None)
 
         y_start = None
         if stage in (None, "pretrained"):
@@ -408,9 +367,9 @@ class SDDECC(BaseClusterer):
             if self.use_gcn and self.gcn_warmup_steps:
                 y_start, records = gcn_steps(self.gcn_warmup_steps, "warm up GCN", verbose=ctx.verbose)
                 history += [{"stage": "gcn_warmup", **r} for r in records]
-            save("initialised", history, y_start)
-        elif state["y"] is not None:
-            y_start = state["y"].to(ctx.device)
+            ckpt.save("initialised", model, history, {"gcn": gcn_optimizer}, y=y_start)
+        elif ckpt.state["y"] is not None:
+            y_start = ckpt.state["y"].to(ctx.device)
 
         # (4) joint training (Eq. 19): mini-batch steps of the DDECN and μ_y with Y fixed, then
         #     full-batch steps of the GCN with the DDECN fixed, every epoch
@@ -446,12 +405,12 @@ class SDDECC(BaseClusterer):
         joint_optimizer = make_optimizer(joint, "adam", lr=self.lr)
         start = 0
         if stage == "joint":
-            joint_optimizer.load_state_dict(state["joint_optimizer"])
-            start = int(state["epochs_done"])
+            joint_optimizer.load_state_dict(ckpt.state["optimizers"]["joint"])
+            start = int(ckpt.state["epochs_done"])
         if self.checkpoint is not None:
-            callbacks.append(_SaveEveryEpoch(lambda done, epochs_done: save(
-                "joint", history + done, None if block is None else block.y, epochs_done=epochs_done,
-                joint_optimizer=joint_optimizer.state_dict())))
+            callbacks.append(SaveEveryEpoch(lambda done, epochs_done: ckpt.save(
+                "joint", model, history + done, {"gcn": gcn_optimizer, "joint": joint_optimizer},
+                y=None if block is None else block.y, epochs_done=epochs_done), "joint"))
         records = train(joint_step, joint_optimizer, epochs=self.epochs, n_samples=n, batch_size=batch_size,
                         generator=ctx.generator, callbacks=callbacks, verbose=ctx.verbose,
                         desc=type(self).__name__, start_epoch=start)
@@ -459,5 +418,5 @@ class SDDECC(BaseClusterer):
 
         y, mu = full_pass()
         return FitResult(y.argmax(dim=1).cpu().numpy(), embedding=mu, history=history,
-                         extra={"module_": model, "soft_labels_": y.cpu().numpy(), "resumed_": resumed,
+                         extra={"module_": model, "soft_labels_": y.cpu().numpy(), "resumed_": ckpt.resumed,
                                 "cluster_centers_": model.cluster_means.detach().cpu().numpy()})

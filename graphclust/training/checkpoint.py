@@ -13,12 +13,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
+import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 
-__all__ = ["CheckpointMismatch", "fit_fingerprint", "load_checkpoint", "rng_state", "restore_rng", "save_checkpoint"]
+from .callbacks import Callback
+
+__all__ = ["CheckpointMismatch", "FitCheckpoint", "SaveEveryEpoch", "fit_fingerprint", "load_checkpoint", "rng_state", "restore_rng", "save_checkpoint"]
 
 FORMAT = 1
 
@@ -93,3 +98,96 @@ def load_checkpoint(path, fingerprint: str) -> dict | None:
         raise CheckpointMismatch(f"checkpoint {path} was written by a fit with other settings or data; delete it "
                          "or pass another path")
     return saved["state"]
+
+
+#: get_params() entries that do not shape a fit's result, or that the fingerprint takes otherwise
+_NOT_SETTINGS = ("checkpoint", "device", "verbose", "pretrained")
+
+
+class FitCheckpoint:
+    """The checkpoint of one fit, as a method's ``_fit`` uses it (``path`` None: every call is a
+    no-op and ``stage`` is None).
+
+    At construction it fingerprints the estimator's settings, the state of the fit's generator,
+    ``tensors`` (the data: features, edges, weights) and a ``pretrained`` module's weights, and
+    loads the file when one is there (:class:`CheckpointMismatch` when it is another fit's).
+    The method then skips the stages before ``stage``, calls :meth:`restore` at the point where
+    that checkpoint was saved (so the RNGs continue from there), and :meth:`save` after each
+    stage / epoch.
+    """
+
+    def __init__(self, path, estimator, ctx, *tensors: torch.Tensor | None):
+        self.path = None if path is None else Path(path)
+        self.ctx = ctx
+        self.started = time.perf_counter()
+        self.before = 0.0  # seconds the fit had run up to the checkpoint it resumes from
+        self.state: dict | None = None
+        self.fingerprint = None
+        if self.path is None:
+            return
+        params = {k: v for k, v in estimator.get_params().items() if k not in _NOT_SETTINGS}
+        params.update(estimator=type(estimator).__name__, generator=ctx.generator)
+        pretrained = getattr(estimator, "pretrained", None)
+        weights = list(pretrained.state_dict().values()) if isinstance(pretrained, torch.nn.Module) else []
+        self.fingerprint = fit_fingerprint(params, *tensors, *weights)
+        self.state = load_checkpoint(self.path, self.fingerprint)
+        if self.state is not None:
+            self.before = float(self.state["elapsed_s"])
+
+    @property
+    def stage(self) -> str | None:
+        return None if self.state is None else self.state["stage"]
+
+    @property
+    def history(self) -> list[dict]:
+        return list(self.state["history"])
+
+    @property
+    def resumed(self) -> dict | None:
+        """``{"stage", "epochs_done", "elapsed_s"}`` when the fit resumed, else None (the
+        estimator's ``resumed_``)."""
+        if self.state is None:
+            return None
+        return {"stage": self.stage, "epochs_done": int(self.state.get("epochs_done", 0)), "elapsed_s": self.before}
+
+    def restore(self, module: torch.nn.Module, optimizers: dict | None = None) -> None:
+        """Load the module's and the optimisers' states (those the checkpoint has) and both RNGs."""
+        module.load_state_dict(self.state["module"])
+        for name, optimizer in (optimizers or {}).items():
+            if optimizer is not None and self.state["optimizers"].get(name) is not None:
+                optimizer.load_state_dict(self.state["optimizers"][name])
+        restore_rng(self.state["rng"], self.ctx.generator, self.ctx.rng)
+        if self.ctx.verbose:
+            joint = f", {self.state['epochs_done']} epochs done" if "epochs_done" in self.state else ""
+            print(f"resuming from checkpoint {self.path} (after stage {self.stage}{joint})", file=sys.stderr,
+                  flush=True)
+
+    def save(self, stage: str, module: torch.nn.Module, history: list[dict], optimizers: dict | None = None,
+             **extra) -> None:
+        """Checkpoint after ``stage``: the module, the optimisers' states, the history so far, both
+        RNGs, the time spent, and ``extra`` (tensors and plain data)."""
+        if self.path is None:
+            return
+        state = {"stage": stage, "history": list(history),
+                 "module": {k: v.detach().cpu() for k, v in module.state_dict().items()},
+                 "optimizers": {k: None if o is None else o.state_dict() for k, o in (optimizers or {}).items()},
+                 "rng": rng_state(self.ctx.generator, self.ctx.rng),
+                 "elapsed_s": self.before + time.perf_counter() - self.started,
+                 **{k: v.detach().cpu() if isinstance(v, torch.Tensor) else v for k, v in extra.items()}}
+        save_checkpoint(self.path, self.fingerprint, state)
+
+
+class SaveEveryEpoch(Callback):
+    """Checkpoints a training loop after every epoch; the last of the loop's callbacks, so the
+    epoch's record is complete. ``save(done, epochs_done)`` receives this loop's records so far,
+    as the method's history will hold them (with ``stage`` when one is given), and the number of
+    epochs done."""
+
+    def __init__(self, save: Callable[[list[dict], int], None], stage: str | None = None):
+        self.save = save
+        self.stage = stage
+        self.done: list[dict] = []
+
+    def on_epoch_end(self, epoch: int, record: dict) -> None:
+        self.done.append(dict(record) if self.stage is None else {"stage": self.stage, **record})
+        self.save(list(self.done), epoch + 1)

@@ -347,10 +347,10 @@ def test_failed_and_taken_over_records_have_nothing_to_compare():
 def test_a_run_killed_half_way_resumes_from_its_checkpoint(tmp_path, monkeypatch):
     """SDDECC takes a checkpoint: the grid gives each run one; a killed run resumes there, and
     its record adds the time before the kill and says so."""
-    import graphclust.models.sddecc as sddecc_module
+    import graphclust.training.checkpoint as checkpoint_module
 
     grid = grid_from_lists("sddecc", "blobs", seeds=1, params=FAST_PARAMS["sddecc"], name="ck")
-    save, saves = sddecc_module.save_checkpoint, []
+    save, saves = checkpoint_module.save_checkpoint, []
 
     def save_then_die(path, *args):
         save(path, *args)
@@ -358,12 +358,12 @@ def test_a_run_killed_half_way_resumes_from_its_checkpoint(tmp_path, monkeypatch
         if len(saves) == 3:  # after pretraining, the warm-up and the first joint epoch
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(sddecc_module, "save_checkpoint", save_then_die)
+    monkeypatch.setattr(checkpoint_module, "save_checkpoint", save_then_die)
     with pytest.raises(KeyboardInterrupt):
         run_grid(grid, tmp_path, progress=False)
     assert read_records(tmp_path / "ck.jsonl") == [] and saves[-1].is_file()
     assert saves[-1].parent == tmp_path / "checkpoints" / "ck"
-    monkeypatch.setattr(sddecc_module, "save_checkpoint", save)
+    monkeypatch.setattr(checkpoint_module, "save_checkpoint", save)
     assert run_grid(grid, tmp_path, progress=False).ran == 1
     (record,) = read_records(tmp_path / "ck.jsonl")
     assert record["status"] == "ok" and record["resumed"]["stage"] == "joint"
@@ -373,13 +373,13 @@ def test_a_run_killed_half_way_resumes_from_its_checkpoint(tmp_path, monkeypatch
 
 
 def test_a_checkpoint_left_by_other_settings_is_deleted_and_the_run_starts_afresh(tmp_path):
-    import graphclust.models.sddecc as sddecc_module
+    import graphclust.training.checkpoint as checkpoint_module
 
     grid = grid_from_lists("sddecc", "blobs", seeds=1, params=FAST_PARAMS["sddecc"], name="ck")
     spec = grid.specs[0]
     ref = f"{spec.dataset}_{spec.method}_{spec.params_hash}_seed{spec.seed}.pt"
     stale = tmp_path / "checkpoints" / "ck" / ref
-    sddecc_module.save_checkpoint(stale, "a fit made under older defaults", {"stage": "pretrained"})
+    checkpoint_module.save_checkpoint(stale, "a fit made under older defaults", {"stage": "pretrained"})
     with pytest.warns(RuntimeWarning, match="it is deleted and the run starts afresh .*other settings or data"):
         assert run_grid(grid, tmp_path, progress=False).failed == 0
     (record,) = read_records(tmp_path / "ck.jsonl")

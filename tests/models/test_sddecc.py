@@ -215,6 +215,7 @@ def test_bad_parameters_are_clear_errors(images, params, message):
 
 def test_gcn_lr_drives_the_gcn_optimiser_only(images, monkeypatch):
     import graphclust.models.sddecc as sddecc_module
+    import graphclust.training.checkpoint as checkpoint_module
 
     built = []  # (ids of the parameters, lr) of every optimiser the fit builds
     real = sddecc_module.make_optimizer
@@ -260,6 +261,7 @@ class Killed(Exception):
 @pytest.mark.parametrize("use_gcn", [True, False])
 def test_a_fit_killed_after_any_checkpoint_resumes_to_the_same_model(images, tmp_path, monkeypatch, use_gcn):
     import graphclust.models.sddecc as sddecc_module
+    import graphclust.training.checkpoint as checkpoint_module
     from graphclust.training import train
 
     x, y = images
@@ -272,7 +274,7 @@ def test_a_fit_killed_after_any_checkpoint_resumes_to_the_same_model(images, tmp
     assert again.resumed_["epochs_done"] == CKPT["epochs"] and again.history_ == reference.history_
     np.testing.assert_array_equal(again.embedding_, reference.embedding_)
 
-    save = sddecc_module.save_checkpoint
+    save = checkpoint_module.save_checkpoint
     for kill_after in range(1, 6):
         path.unlink()
         saved = []
@@ -283,11 +285,11 @@ def test_a_fit_killed_after_any_checkpoint_resumes_to_the_same_model(images, tmp
             if len(saved) == kill_after:
                 raise Killed
 
-        monkeypatch.setattr(sddecc_module, "save_checkpoint", save_then_die)
+        monkeypatch.setattr(checkpoint_module, "save_checkpoint", save_then_die)
         with pytest.raises(Killed):
             SDDECC(**params, checkpoint=path).fit(x, y)
         assert path.exists()
-        monkeypatch.setattr(sddecc_module, "save_checkpoint", save)
+        monkeypatch.setattr(checkpoint_module, "save_checkpoint", save)
         calls = []  # what the resumed fit trains: a restart from scratch would give the same model too
 
         def spy(step, optimizer, **kwargs):
@@ -311,17 +313,17 @@ def test_a_fit_killed_after_any_checkpoint_resumes_to_the_same_model(images, tmp
 
 
 def test_a_checkpoint_of_another_fit_is_refused(images, tmp_path, monkeypatch):
-    import graphclust.models.sddecc as sddecc_module
+    import graphclust.training.checkpoint as checkpoint_module
 
     x, _ = images
     path = tmp_path / "fit.ckpt"
 
     def save_then_die(*args, **kwargs):
-        sddecc_module.save_checkpoint.__wrapped__(*args, **kwargs)
+        checkpoint_module.save_checkpoint.__wrapped__(*args, **kwargs)
         raise Killed
 
-    save_then_die.__wrapped__ = sddecc_module.save_checkpoint
-    monkeypatch.setattr(sddecc_module, "save_checkpoint", save_then_die)
+    save_then_die.__wrapped__ = checkpoint_module.save_checkpoint
+    monkeypatch.setattr(checkpoint_module, "save_checkpoint", save_then_die)
     with pytest.raises(Killed):
         SDDECC(n_clusters=3, random_state=0, checkpoint=path, **CKPT).fit(x)
     monkeypatch.undo()
@@ -339,18 +341,18 @@ def test_a_checkpoint_of_another_fit_is_refused(images, tmp_path, monkeypatch):
 def test_a_fit_seeded_by_a_generator_resumes_in_another_generator_with_the_same_state(images, tmp_path,
                                                                                        monkeypatch):
     """The fingerprint counts a torch generator by its state (its repr holds a memory address)."""
-    import graphclust.models.sddecc as sddecc_module
+    import graphclust.training.checkpoint as checkpoint_module
 
     x, _ = images
     path = tmp_path / "fit.ckpt"
     reference = SDDECC(n_clusters=3, random_state=2, **CKPT).fit(x)
-    save = sddecc_module.save_checkpoint
+    save = checkpoint_module.save_checkpoint
 
     def save_then_die(*args, **kwargs):
         save(*args, **kwargs)
         raise Killed
 
-    monkeypatch.setattr(sddecc_module, "save_checkpoint", save_then_die)
+    monkeypatch.setattr(checkpoint_module, "save_checkpoint", save_then_die)
     with pytest.raises(Killed):
         SDDECC(n_clusters=3, random_state=torch.Generator().manual_seed(2), checkpoint=path, **CKPT).fit(x)
     monkeypatch.undo()
