@@ -46,3 +46,39 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real benchmark data not found at {SHARED_DATA} (set GRAPHCLUST_DATA)")
     return SHARED_DATA
+
+
+class Killed(Exception):
+    """Stands for the process being killed right after a checkpoint was written."""
+
+
+def die_after_saves(patch, n: int, error: type[BaseException] = Killed) -> list[str]:
+    """Make checkpoint writing (``graphclust.training.checkpoint.save_checkpoint``, patched with
+    ``patch``, a pytest ``monkeypatch`` or its ``context()``) raise ``error`` right after the
+    ``n``-th file is written (``KeyboardInterrupt`` for the bench harness, which records other
+    exceptions as failed runs). Returns the (stage, path) of each file written, in order."""
+    import graphclust.training.checkpoint as checkpoint_module
+
+    save, saved = checkpoint_module.save_checkpoint, []
+
+    def save_then_die(path, fingerprint, state):
+        save(path, fingerprint, state)
+        saved.append((state["stage"], Path(path)))
+        if len(saved) == n:
+            raise error
+
+    patch.setattr(checkpoint_module, "save_checkpoint", save_then_die)
+    return saved
+
+
+def spy_train(patch, module) -> list[tuple[str, int]]:
+    """Record ``(desc, start_epoch)`` of every ``train`` call a model module makes (a resumed fit
+    must skip its finished stages: a restart from scratch would give the same model too)."""
+    real, calls = module.train, []
+
+    def spy(step, optimizer, **kwargs):
+        calls.append((kwargs.get("desc"), kwargs.get("start_epoch", 0)))
+        return real(step, optimizer, **kwargs)
+
+    patch.setattr(module, "train", spy)
+    return calls

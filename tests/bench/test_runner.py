@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import FAST_PARAMS
+from conftest import FAST_PARAMS, die_after_saves
 from graphclust.bench import runner
 from graphclust.bench.grid import RunSpec, build_grid, grid_from_lists
 from graphclust.bench.report import write_outputs
@@ -347,29 +347,19 @@ def test_failed_and_taken_over_records_have_nothing_to_compare():
 def test_a_run_killed_half_way_resumes_from_its_checkpoint(tmp_path, monkeypatch):
     """SDDECC takes a checkpoint: the grid gives each run one; a killed run resumes there, and
     its record adds the time before the kill and says so."""
-    import graphclust.training.checkpoint as checkpoint_module
-
     grid = grid_from_lists("sddecc", "blobs", seeds=1, params=FAST_PARAMS["sddecc"], name="ck")
-    save, saves = checkpoint_module.save_checkpoint, []
-
-    def save_then_die(path, *args):
-        save(path, *args)
-        saves.append(Path(path))
-        if len(saves) == 3:  # after pretraining, the warm-up and the first joint epoch
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(checkpoint_module, "save_checkpoint", save_then_die)
-    with pytest.raises(KeyboardInterrupt):
+    with monkeypatch.context() as patch, pytest.raises(KeyboardInterrupt):
+        saves = die_after_saves(patch, 3, KeyboardInterrupt)  # after pretraining, the warm-up, joint epoch 1
         run_grid(grid, tmp_path, progress=False)
-    assert read_records(tmp_path / "ck.jsonl") == [] and saves[-1].is_file()
-    assert saves[-1].parent == tmp_path / "checkpoints" / "ck"
-    monkeypatch.setattr(checkpoint_module, "save_checkpoint", save)
+    path = saves[-1][1]
+    assert read_records(tmp_path / "ck.jsonl") == [] and path.is_file()
+    assert path.parent == tmp_path / "checkpoints" / "ck"
     assert run_grid(grid, tmp_path, progress=False).ran == 1
     (record,) = read_records(tmp_path / "ck.jsonl")
     assert record["status"] == "ok" and record["resumed"]["stage"] == "joint"
     assert record["resumed"]["epochs_done"] == 1 and record["time_s"] > record["resumed"]["elapsed_s"] > 0
     assert "checkpoint" not in record["config"]  # a path of this machine, not a setting
-    assert not saves[-1].exists()  # removed once the run is recorded
+    assert not path.exists()  # removed once the run is recorded
 
 
 def test_a_checkpoint_left_by_other_settings_is_deleted_and_the_run_starts_afresh(tmp_path):

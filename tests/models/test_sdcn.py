@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import Killed, die_after_saves, spy_train
 from graphclust.data import make_sbm
 from graphclust.graphs import row_norm
 from graphclust.metrics import cluster_acc_score
@@ -84,51 +85,28 @@ def test_builds_a_knn_graph_for_plain_features():
     assert cluster_acc_score(y, model.labels_) == 1.0
 
 
-class Killed(Exception):
-    """Stands for the process being killed right after a checkpoint was written."""
-
-
 @pytest.mark.parametrize("update_interval", [1, 3])
 def test_a_fit_killed_after_any_checkpoint_resumes_to_the_same_model(tmp_path, monkeypatch, update_interval):
     import graphclust.models.sdcn as sdcn_module
-    import graphclust.training.checkpoint as checkpoint_module
-    from graphclust.training import train
 
     data = make_sbm(n_per_block=(20, 20, 20), p_in=0.3, p_out=0.01, n_features=8, feature_noise=0.5, random_state=0)
     params = dict(n_clusters=3, hidden=(16,), latent=4, pretrain_epochs=3, batch_size=16, epochs=4, n_init=2,
                   update_interval=update_interval, random_state=4, verbose=False)
     reference = SDCN(**params).fit(data, data.y.numpy())
     path = tmp_path / "sdcn.ckpt"
-    save = checkpoint_module.save_checkpoint
     for kill_after in range(1, 5):  # after the initialisation, after joint epochs 1, 2, 3
         path.unlink(missing_ok=True)
-        saved = []
-
-        def save_then_die(*args, **kwargs):
-            save(*args, **kwargs)
-            saved.append(args[2]["stage"])
-            if len(saved) == kill_after:
-                raise Killed
-
-        monkeypatch.setattr(checkpoint_module, "save_checkpoint", save_then_die)
-        with pytest.raises(Killed):
+        with monkeypatch.context() as patch, pytest.raises(Killed):
+            saved = die_after_saves(patch, kill_after)
             SDCN(**params, checkpoint=path).fit(data, data.y.numpy())
-        monkeypatch.setattr(checkpoint_module, "save_checkpoint", save)
-        calls = []  # what the resumed fit trains: a restart from scratch would give the same model too
-
-        def spy(step, optimizer, **kwargs):
-            calls.append((kwargs.get("desc"), kwargs.get("start_epoch", 0)))
-            return train(step, optimizer, **kwargs)
-
-        monkeypatch.setattr(sdcn_module, "train", spy)
         with monkeypatch.context() as patch:
+            calls = spy_train(patch, sdcn_module)
             patch.setattr(SDCN, "_pretrained_autoencoder", lambda *args: pytest.fail("pretrained again"))
             resumed = SDCN(**params, checkpoint=path).fit(data, data.y.numpy())
-        monkeypatch.setattr(sdcn_module, "train", train)
         assert calls == [("SDCN", kill_after - 1)]  # the joint epochs left, from where they stopped
         assert resumed.resumed_["epochs_done"] == kill_after - 1
         np.testing.assert_array_equal(resumed.labels_, reference.labels_)
         np.testing.assert_array_equal(resumed.embedding_, reference.embedding_)
         np.testing.assert_array_equal(resumed.q_, reference.q_)
         assert resumed.history_ == reference.history_
-    assert saved == ["initialised", "joint", "joint", "joint"] and reference.resumed_ is None
+    assert [stage for stage, _ in saved] == ["initialised", "joint", "joint", "joint"] and reference.resumed_ is None

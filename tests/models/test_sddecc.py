@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import Killed, die_after_saves, spy_train
 from graphclust.graphs import gcn_norm
 from graphclust.metrics import cluster_acc_score
 from graphclust.models.sddecc import SDDECC, negative_permutation
@@ -254,15 +255,9 @@ CKPT = {**TINY, "pretrain_epochs": 2, "gcn_warmup_steps": 3, "gcn_steps": 2, "ep
 # saves: after pretraining, after the warm-up, after each of the 3 joint epochs
 
 
-class Killed(Exception):
-    """Stands for the process being killed right after a checkpoint was written."""
-
-
 @pytest.mark.parametrize("use_gcn", [True, False])
 def test_a_fit_killed_after_any_checkpoint_resumes_to_the_same_model(images, tmp_path, monkeypatch, use_gcn):
     import graphclust.models.sddecc as sddecc_module
-    import graphclust.training.checkpoint as checkpoint_module
-    from graphclust.training import train
 
     x, y = images
     params = dict(n_clusters=3, random_state=5, use_gcn=use_gcn, **CKPT)
@@ -274,59 +269,34 @@ def test_a_fit_killed_after_any_checkpoint_resumes_to_the_same_model(images, tmp
     assert again.resumed_["epochs_done"] == CKPT["epochs"] and again.history_ == reference.history_
     np.testing.assert_array_equal(again.embedding_, reference.embedding_)
 
-    save = checkpoint_module.save_checkpoint
     for kill_after in range(1, 6):
         path.unlink()
-        saved = []
-
-        def save_then_die(*args, **kwargs):
-            save(*args, **kwargs)
-            saved.append(args[2]["stage"])
-            if len(saved) == kill_after:
-                raise Killed
-
-        monkeypatch.setattr(checkpoint_module, "save_checkpoint", save_then_die)
-        with pytest.raises(Killed):
+        with monkeypatch.context() as patch, pytest.raises(Killed):
+            saved = die_after_saves(patch, kill_after)
             SDDECC(**params, checkpoint=path).fit(x, y)
         assert path.exists()
-        monkeypatch.setattr(checkpoint_module, "save_checkpoint", save)
-        calls = []  # what the resumed fit trains: a restart from scratch would give the same model too
-
-        def spy(step, optimizer, **kwargs):
-            calls.append((kwargs["desc"], kwargs.get("start_epoch", 0)))
-            return train(step, optimizer, **kwargs)
-
-        monkeypatch.setattr(sddecc_module, "train", spy)
-        resumed = SDDECC(**params, checkpoint=path).fit(x, y)
-        monkeypatch.setattr(sddecc_module, "train", train)
+        with monkeypatch.context() as patch:
+            calls = spy_train(patch, sddecc_module)
+            resumed = SDDECC(**params, checkpoint=path).fit(x, y)
         stages = {desc for desc, _ in calls}
         assert "pretrain DDECN" not in stages
         assert ("warm up GCN" in stages) == (use_gcn and kill_after == 1)
         assert (type(resumed).__name__, max(kill_after - 2, 0)) in calls  # joint epochs left off
-        assert resumed.resumed_["stage"] == saved[-1] and resumed.resumed_["elapsed_s"] > 0
+        assert resumed.resumed_["stage"] == saved[-1][0] and resumed.resumed_["elapsed_s"] > 0
         assert resumed.resumed_["epochs_done"] == max(kill_after - 2, 0)
         np.testing.assert_array_equal(resumed.labels_, reference.labels_)
         np.testing.assert_array_equal(resumed.embedding_, reference.embedding_)
         np.testing.assert_array_equal(resumed.cluster_centers_, reference.cluster_centers_)
         assert resumed.history_ == reference.history_
-    assert saved == ["pretrained", "initialised", "joint", "joint", "joint"]
+    assert [stage for stage, _ in saved] == ["pretrained", "initialised", "joint", "joint", "joint"]
 
 
 def test_a_checkpoint_of_another_fit_is_refused(images, tmp_path, monkeypatch):
-    import graphclust.training.checkpoint as checkpoint_module
-
     x, _ = images
     path = tmp_path / "fit.ckpt"
-
-    def save_then_die(*args, **kwargs):
-        checkpoint_module.save_checkpoint.__wrapped__(*args, **kwargs)
-        raise Killed
-
-    save_then_die.__wrapped__ = checkpoint_module.save_checkpoint
-    monkeypatch.setattr(checkpoint_module, "save_checkpoint", save_then_die)
-    with pytest.raises(Killed):
+    with monkeypatch.context() as patch, pytest.raises(Killed):
+        die_after_saves(patch, 1)
         SDDECC(n_clusters=3, random_state=0, checkpoint=path, **CKPT).fit(x)
-    monkeypatch.undo()
     with pytest.raises(ValueError, match="other settings or data"):
         SDDECC(n_clusters=3, random_state=1, checkpoint=path, **CKPT).fit(x)  # another seed
     with pytest.raises(ValueError, match="other settings or data"):
@@ -341,21 +311,12 @@ def test_a_checkpoint_of_another_fit_is_refused(images, tmp_path, monkeypatch):
 def test_a_fit_seeded_by_a_generator_resumes_in_another_generator_with_the_same_state(images, tmp_path,
                                                                                        monkeypatch):
     """The fingerprint counts a torch generator by its state (its repr holds a memory address)."""
-    import graphclust.training.checkpoint as checkpoint_module
-
     x, _ = images
     path = tmp_path / "fit.ckpt"
     reference = SDDECC(n_clusters=3, random_state=2, **CKPT).fit(x)
-    save = checkpoint_module.save_checkpoint
-
-    def save_then_die(*args, **kwargs):
-        save(*args, **kwargs)
-        raise Killed
-
-    monkeypatch.setattr(checkpoint_module, "save_checkpoint", save_then_die)
-    with pytest.raises(Killed):
+    with monkeypatch.context() as patch, pytest.raises(Killed):
+        die_after_saves(patch, 1)
         SDDECC(n_clusters=3, random_state=torch.Generator().manual_seed(2), checkpoint=path, **CKPT).fit(x)
-    monkeypatch.undo()
     resumed = SDDECC(n_clusters=3, random_state=torch.Generator().manual_seed(2), checkpoint=path, **CKPT).fit(x)
     assert resumed.resumed_["stage"] == "pretrained"
     np.testing.assert_array_equal(resumed.embedding_, reference.embedding_)
