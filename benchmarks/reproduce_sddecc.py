@@ -3,9 +3,9 @@
 Datasets USPS, MNIST and Fashion-MNIST; final model of every run (no epoch or seed chosen by
 labels); mean ± std of ACC / NMI / ARI / F1 next to the paper's ACC / NMI; wall time per run.
 Default seeds: 10 on USPS, 3 on MNIST and Fashion-MNIST (70,000 images: an SDDECC run there took
-7,890 s, 2.2 h, on one core, MNIST seed 0, even with the shorter schedule of ``SDDECC_EPOCHS``:
-23 min of pretraining, 35 min of GCN warm-up at about 10 s per full-graph step, 3.8 min per joint
-epoch; so 10 seeds of four variants do not fit).
+4,801 s, 1.3 h, on one core, MNIST seed 0, even with the shorter schedule of ``SDDECC_EPOCHS`` and
+huge pages (``graphclust.runtime``; 7,890 s without: 23 min of pretraining, 35 min of GCN warm-up at
+about 10 s per full-graph step, 3.8 min per joint epoch); so 10 seeds of four variants do not fit).
 
     python benchmarks/reproduce_sddecc.py --data-root ../shared/data --threads 1
     python benchmarks/reproduce_sddecc.py --datasets usps --only sddecc,convae --seeds 5

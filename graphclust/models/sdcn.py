@@ -110,7 +110,7 @@ class SDCN(AutoEncoderMixin, BaseClusterer):
 
     ``checkpoint`` (a file path, default None): the fit saves its state there after pretraining
     and the k-means initialisation and after every joint epoch, and a fit with the same settings
-    and data resumes from it to the same model (MNIST-70k: about 2 h on one core; see
+    and data resumes from it to the same model (MNIST-70k: 2.7 h on one core; see
     :class:`~graphclust.training.checkpoint.FitCheckpoint`). The file stays after the fit;
     ``resumed_`` says from where a fit resumed (None otherwise).
     """
