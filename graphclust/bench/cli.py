@@ -132,7 +132,8 @@ def _dry_run(grid, out: Path, legacy_files: list, retry_failed: bool = False) ->
     """What a run of ``grid`` would do: runs done, taken over from the legacy files, left to run,
     and for each (dataset, method) row left the compute time at the mean measured "s / run" of
     that row's finished runs (none measured yet: said so)."""
-    from .runner import describe_stale, done_keys, jsonl_path, legacy_records, read_records, record_key, stale_runs
+    from .runner import (checkpoint_path, checkpoint_progress, describe_stale, done_keys, jsonl_path, legacy_records,
+                         read_records, record_key, stale_runs)
 
     records = read_records(jsonl_path(out, grid.name))
     have = {record_key(r) for r in records if "params_hash" in r}
@@ -161,6 +162,10 @@ def _dry_run(grid, out: Path, legacy_files: list, retry_failed: bool = False) ->
             unknown += len(seeds)
             estimate = "no run measured yet"
         lines.append(f"  {dataset:14s} {method:12s} seeds {','.join(map(str, seeds))}: {estimate}")
+    for spec in pending:  # killed half-way: they resume from there
+        progress = checkpoint_progress(checkpoint_path(out, grid.name, spec))
+        if progress:
+            lines.append(f"  {spec.dataset} {spec.method} seed {spec.seed}: resumes from its checkpoint ({progress})")
     lines += describe_stale(stale)
     lines += [f"  skipped: {entry['dataset']} / {entry['method']}: {entry['reason']}" for entry in grid.skipped]
     head = (f"{grid.name}: {len(grid.specs)} runs, {len(grid.specs) - len(pending)} done"

@@ -40,9 +40,9 @@ import numpy as np
 from .grid import MAX_EMBEDDING_ROWS, Grid, RunSpec
 
 __all__ = ["BEST_EPOCH_KEY", "RunSummary", "run_grid", "run_spec", "fit_spec", "fit_resumable", "read_records",
-           "append_record", "done_keys", "config_changes", "stale_runs", "describe_stale", "record_key", "jsonl_path",
-           "json_safe", "model_config", "device_info", "embedding_sample", "import_legacy", "legacy_records",
-           "status_kib", "reset_peak_rss", "peak_rss_mib"]
+           "append_record", "done_keys", "checkpoint_path", "checkpoint_progress", "config_changes", "stale_runs",
+           "describe_stale", "record_key", "jsonl_path", "json_safe", "model_config", "device_info",
+           "embedding_sample", "import_legacy", "legacy_records", "status_kib", "reset_peak_rss", "peak_rss_mib"]
 
 BEST_EPOCH_KEY = "best_epoch_acc (label-selected, comparison only)"
 
@@ -544,6 +544,26 @@ class _UnitContext:
     machine: dict
 
 
+def checkpoint_path(out_dir, grid_name: str, spec: RunSpec) -> Path:
+    """Where a run of a method that takes a ``checkpoint`` keeps it until the run is recorded."""
+    return Path(out_dir) / "checkpoints" / grid_name / f"{spec.dataset}_{spec.method}_{spec.params_hash}_seed{spec.seed}.pt"
+
+
+def checkpoint_progress(path) -> str | None:
+    """``"after stage joint, 12 epochs"`` for the checkpoint at ``path``; None when there is none
+    (or it cannot be read: the run then starts afresh)."""
+    import torch
+
+    if not Path(path).is_file():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)["state"]
+    except Exception:  # noqa: BLE001 - an unreadable file is the harness's to replace, not an error here
+        return None
+    done = f", {state['epochs_done']} epochs" if "epochs_done" in state else ""
+    return f"after stage {state['stage']}{done}"
+
+
 def _run_unit(specs: list[RunSpec], data, ctx: _UnitContext, on_record, on_start=None) -> None:
     """Run the specs of one (dataset, seed) on ``data``; append each record to the JSONL at once
     and hand it to ``on_record`` (``on_start(spec)`` before each run)."""
@@ -554,7 +574,7 @@ def _run_unit(specs: list[RunSpec], data, ctx: _UnitContext, on_record, on_start
             on_start(spec)
         keep = ctx.embed_mode == "all" or (ctx.embed_mode == "first" and spec.seed == ctx.first_seed[spec.group])
         ref = f"embeddings/{ctx.grid_name}/{spec.dataset}_{spec.method}_{spec.params_hash}_seed{spec.seed}.npz"
-        checkpoint = ctx.out_dir / "checkpoints" / ctx.grid_name / Path(ref).with_suffix(".pt").name
+        checkpoint = checkpoint_path(ctx.out_dir, ctx.grid_name, spec)
         record = run_spec(spec, data, monitor=ctx.monitor, device=ctx.device, verbose=ctx.verbose_runs,
                           pretrain_cache=cache, embedding_path=ctx.out_dir / ref if keep else None,
                           embedding_ref=ref, sample_index=index, env=ctx.env, machine=ctx.machine,

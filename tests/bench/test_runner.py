@@ -352,8 +352,11 @@ def test_a_run_killed_half_way_resumes_from_its_checkpoint(tmp_path, monkeypatch
         saves = die_after_saves(patch, 3, KeyboardInterrupt)  # after pretraining, the warm-up, joint epoch 1
         run_grid(grid, tmp_path, progress=False)
     path = saves[-1][1]
-    assert read_records(tmp_path / "ck.jsonl") == [] and path.is_file()
-    assert path.parent == tmp_path / "checkpoints" / "ck"
+    assert read_records(tmp_path / "ck.jsonl") == [] and path == runner.checkpoint_path(tmp_path, "ck", grid.specs[0])
+    assert runner.checkpoint_progress(path) == "after stage joint, 1 epochs"
+    from graphclust.bench.cli import _dry_run
+
+    assert "blobs sddecc seed 0: resumes from its checkpoint (after stage joint, 1 epochs)" in _dry_run(grid, tmp_path, [])
     assert run_grid(grid, tmp_path, progress=False).ran == 1
     (record,) = read_records(tmp_path / "ck.jsonl")
     assert record["status"] == "ok" and record["resumed"]["stage"] == "joint"
