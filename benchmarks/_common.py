@@ -48,16 +48,10 @@ def checkpointed_fit(model, data, name: str) -> tuple[float, dict | None]:
     seconds (with, for a resumed fit, those up to its last checkpoint) and its ``resumed_``. The
     checkpoint path is then unset (it is not a setting to record); delete the file with
     :func:`drop_checkpoint` once the run is recorded."""
-    import time
-
-    if "checkpoint" in model.get_params():
-        model.set_params(checkpoint=str(CHECKPOINTS / f"{name}.pt"))
-    start = time.perf_counter()
-    fit_resumable(model, data)
-    resumed = getattr(model, "resumed_", None)
+    seconds = fit_resumable(model, data, checkpoint=CHECKPOINTS / f"{name}.pt")
     if "checkpoint" in model.get_params():
         model.set_params(checkpoint=None)
-    return time.perf_counter() - start + (resumed["elapsed_s"] if resumed else 0.0), resumed
+    return seconds, getattr(model, "resumed_", None)
 
 
 def drop_checkpoint(name: str) -> None:

@@ -234,8 +234,6 @@ def run_one(root: str, dataset: str, model: str, variant: str, epochs: int, thre
             "threads": threads, "malloc": malloc_mode()}
 
 
-
-
 def _in_child(args: tuple) -> dict:
     return run_one(*args)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import os
 import warnings
 from dataclasses import dataclass, field
 
@@ -143,6 +144,9 @@ class BaseClusterer:
             value = getattr(self, name, None)
             if value is not None and (isinstance(value, bool) or not (isinstance(value, numbers.Real) and value > 0)):
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
+        checkpoint = getattr(self, "checkpoint", None)  # methods that checkpoint a fit in progress
+        if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
+            raise TypeError(f"checkpoint must be None or a file path, got {checkpoint!r}")
 
     def fit(self, data, y=None) -> "BaseClusterer":
         """Cluster ``data`` (any input accepted by :func:`graphclust.graphs.as_data`).

@@ -379,8 +379,6 @@ def fit_spec(spec: RunSpec, data, *, monitor: bool = True, device: str = "cpu", 
     if params["n_clusters"] is None:
         raise ValueError(f"dataset {spec.dataset!r} has no labels: set n_clusters in the params")
     model = make_method(spec.method, **params)
-    if checkpoint is not None and "checkpoint" in model.get_params():
-        model.set_params(checkpoint=str(checkpoint))
     features = _without_labels(data)
     pretraining, pre_history, pre_s = None, [], 0.0
     if spec.shared_pretraining:
@@ -388,24 +386,29 @@ def fit_spec(spec: RunSpec, data, *, monitor: bool = True, device: str = "cpu", 
                                                           {} if pretrain_cache is None else pretrain_cache, verbose)
         model.set_params(pretrained=ae)
         pretraining = {"shared": True, "time_s": pre_s, "cache_hit": hit}
-    start = time.perf_counter()
-    fit_resumable(model, features, y=y if monitor else None)
-    fit_s = time.perf_counter() - start + float((getattr(model, "resumed_", None) or {}).get("elapsed_s", 0.0))
+    fit_s = fit_resumable(model, features, y=y if monitor else None, checkpoint=checkpoint)
     return FitOutcome(model, fit_s + pre_s, list(pre_history) + list(model.history_), pretraining)
 
 
-def fit_resumable(model, data, y=None):
-    """``model.fit(data, y=y)``; a checkpoint left by another fit of this run (made before a default
-    or the data changed) is deleted with a warning and the fit starts afresh."""
+def fit_resumable(model, data, y=None, checkpoint=None) -> float:
+    """``model.fit(data, y=y)``, checkpointed to ``checkpoint`` when given and the method takes one
+    (a run killed half-way resumes there the next time); returns the fit's seconds, with, for a
+    resumed fit, those it ran up to its last checkpoint (the estimator's ``resumed_``). A checkpoint
+    left by another fit of this run (made before a default or the data changed) is deleted with a
+    warning and the fit starts afresh."""
     from ..training.checkpoint import CheckpointMismatch
 
+    if checkpoint is not None and "checkpoint" in model.get_params():
+        model.set_params(checkpoint=str(checkpoint))
+    start = time.perf_counter()
     try:
-        return model.fit(data, y=y)
+        model.fit(data, y=y)
     except CheckpointMismatch as err:
         warnings.warn(f"the run's checkpoint is not this fit's, so it is deleted and the run starts afresh ({err})",
                       RuntimeWarning, stacklevel=2)
         Path(model.checkpoint).unlink(missing_ok=True)
-        return model.fit(data, y=y)
+        model.fit(data, y=y)
+    return time.perf_counter() - start + float((getattr(model, "resumed_", None) or {}).get("elapsed_s", 0.0))
 
 
 def _best_epoch(history: list[dict]) -> tuple[float | None, int | None]:
@@ -544,21 +547,23 @@ class _UnitContext:
     machine: dict
 
 
+def _run_name(spec: RunSpec) -> str:
+    """The file stem of a run's embedding and checkpoint."""
+    return f"{spec.dataset}_{spec.method}_{spec.params_hash}_seed{spec.seed}"
+
+
 def checkpoint_path(out_dir, grid_name: str, spec: RunSpec) -> Path:
     """Where a run of a method that takes a ``checkpoint`` keeps it until the run is recorded."""
-    return Path(out_dir) / "checkpoints" / grid_name / f"{spec.dataset}_{spec.method}_{spec.params_hash}_seed{spec.seed}.pt"
+    return Path(out_dir) / "checkpoints" / grid_name / f"{_run_name(spec)}.pt"
 
 
 def checkpoint_progress(path) -> str | None:
     """``"after stage joint, 12 epochs"`` for the checkpoint at ``path``; None when there is none
     (or it cannot be read: the run then starts afresh)."""
-    import torch
+    from ..training.checkpoint import peek_checkpoint
 
-    if not Path(path).is_file():
-        return None
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)["state"]
-    except Exception:  # noqa: BLE001 - an unreadable file is the harness's to replace, not an error here
+    state = peek_checkpoint(path)
+    if state is None:
         return None
     done = f", {state['epochs_done']} epochs" if "epochs_done" in state else ""
     return f"after stage {state['stage']}{done}"
@@ -573,7 +578,7 @@ def _run_unit(specs: list[RunSpec], data, ctx: _UnitContext, on_record, on_start
         if on_start is not None:
             on_start(spec)
         keep = ctx.embed_mode == "all" or (ctx.embed_mode == "first" and spec.seed == ctx.first_seed[spec.group])
-        ref = f"embeddings/{ctx.grid_name}/{spec.dataset}_{spec.method}_{spec.params_hash}_seed{spec.seed}.npz"
+        ref = f"embeddings/{ctx.grid_name}/{_run_name(spec)}.npz"
         checkpoint = checkpoint_path(ctx.out_dir, ctx.grid_name, spec)
         record = run_spec(spec, data, monitor=ctx.monitor, device=ctx.device, verbose=ctx.verbose_runs,
                           pretrain_cache=cache, embedding_path=ctx.out_dir / ref if keep else None,

@@ -1,7 +1,6 @@
 """SDCN (Bo, Wang, Shi, Zhu, Lu, Cui, WWW 2020) and its SDCN_Q read-out."""
 from __future__ import annotations
 
-import os
 from typing import NamedTuple
 
 import torch
@@ -152,8 +151,6 @@ class SDCN(AutoEncoderMixin, BaseClusterer):
             raise ValueError(f"alpha and beta must be >= 0, got alpha={self.alpha}, beta={self.beta}")
         if self.update_interval < 1:
             raise ValueError(f"update_interval must be >= 1, got {self.update_interval}")
-        if self.checkpoint is not None and not isinstance(self.checkpoint, (str, os.PathLike)):
-            raise TypeError(f"checkpoint must be None or a file path, got {self.checkpoint!r}")
 
     def _fit(self, data, ctx: FitContext) -> FitResult:
         edge_index, edge_weight = self._graph(data, ctx)

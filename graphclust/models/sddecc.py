@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numbers
-import os
 from typing import Callable, Sequence
 
 import numpy as np
@@ -259,8 +258,6 @@ class SDDECC(BaseClusterer):
         for name in ("use_mi", "use_gcn"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}")
-        if self.checkpoint is not None and not isinstance(self.checkpoint, (str, os.PathLike)):
-            raise TypeError(f"checkpoint must be None or a file path, got {self.checkpoint!r}")
 
     def _fit(self, data, ctx: FitContext) -> FitResult:
         x = data.x.to(ctx.device)  # [N, F]

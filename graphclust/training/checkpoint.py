@@ -23,7 +23,8 @@ import torch
 
 from .callbacks import Callback
 
-__all__ = ["CheckpointMismatch", "FitCheckpoint", "SaveEveryEpoch", "fit_fingerprint", "load_checkpoint", "rng_state", "restore_rng", "save_checkpoint"]
+__all__ = ["CheckpointMismatch", "FitCheckpoint", "SaveEveryEpoch", "fit_fingerprint", "load_checkpoint",
+           "peek_checkpoint", "rng_state", "restore_rng", "save_checkpoint"]
 
 FORMAT = 1
 
@@ -77,6 +78,21 @@ def save_checkpoint(path, fingerprint: str, state: dict) -> None:
     os.replace(tmp, path)
 
 
+def _read(path) -> dict:
+    """The saved dict at ``path`` (tensors and plain data only)."""
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def peek_checkpoint(path) -> dict | None:
+    """The state saved at ``path`` whatever fit wrote it, to report progress; None when there is
+    no readable checkpoint there."""
+    try:
+        saved = _read(path)
+    except Exception:  # noqa: BLE001 - absent, truncated or foreign: nothing to report
+        return None
+    return saved.get("state") if isinstance(saved, dict) and saved.get("format") == FORMAT else None
+
+
 def load_checkpoint(path, fingerprint: str) -> dict | None:
     """The state saved at ``path``, or None when there is no file.
 
@@ -88,15 +104,15 @@ def load_checkpoint(path, fingerprint: str) -> dict | None:
     if not path.is_file():
         return None
     try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)  # tensors and plain data only
+        saved = _read(path)
     except Exception as err:  # a truncated or foreign file
         raise CheckpointMismatch(f"checkpoint {path} cannot be read ({err}); delete it to start afresh") from err
     if not isinstance(saved, dict) or saved.get("format") != FORMAT:
         raise CheckpointMismatch(f"checkpoint {path} is not a graphclust checkpoint (format {FORMAT}); delete it "
-                         "or pass another path")
+                                 "or pass another path")
     if saved.get("fingerprint") != fingerprint:
         raise CheckpointMismatch(f"checkpoint {path} was written by a fit with other settings or data; delete it "
-                         "or pass another path")
+                                 "or pass another path")
     return saved["state"]
 
 
