@@ -20,12 +20,16 @@ METRICS = ("acc", "nmi", "ari", "f1")
 
 def run_parser(doc: str | None) -> argparse.ArgumentParser:
     """An argument parser with the options every reproduction script takes: --data-root,
-    --device, --threads (apply them with :func:`parse_run_args`)."""
+    --device, --threads (apply them with :func:`parse_run_args`), --quiet (the estimators'
+    ``verbose`` is ``not args.quiet``: a run of an hour or more shows its stage and epoch bars,
+    refreshed every 30 s in a log file)."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", default=os.environ.get("GRAPHCLUST_DATA"))
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch intra-op threads (1 per process is fastest when two benchmarks share 2 cores)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no per-epoch progress bars (the line each finished run prints stays)")
     return parser
 
 

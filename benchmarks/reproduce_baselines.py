@@ -65,24 +65,25 @@ def main() -> None:
     env = versions()
     for seed in range(args.seeds):
         if run_baseline_seed(data, args.dataset, seed, [m for m in methods if (m, seed) not in done], out,
-                             pretrain_epochs=pretrain_epochs, device=args.device, env=env):
+                             pretrain_epochs=pretrain_epochs, device=args.device, env=env,
+                             verbose=not args.quiet):
             print(write_table(out, args.dataset, pretrain_epochs), flush=True)
 
 
 def run_baseline_seed(data, dataset: str, seed: int, methods, out: Path, *, pretrain_epochs: int,
-                      device: str = "cpu", env: dict | None = None) -> int:
+                      device: str = "cpu", env: dict | None = None, verbose: bool = True) -> int:
     """Fit ``methods`` with ``seed`` on ``data``, the AE-based ones from one autoencoder pretrained
     here; append each record to ``out`` as it finishes. Returns the number of runs."""
     ae, pretrain_time = None, 0.0
     if any(m in AE_METHODS for m in methods):
         start = time.perf_counter()
         ae, _ = build_pretrained_autoencoder(data.x.to(device), config=PretrainConfig(epochs=pretrain_epochs),
-                                             generator=torch.Generator().manual_seed(seed), verbose=True)
+                                             generator=torch.Generator().manual_seed(seed), verbose=verbose)
         pretrain_time = time.perf_counter() - start
         print(f"seed {seed}: pretrained AE in {pretrain_time:.0f}s", flush=True)
     y = data.y.numpy()
     for method in methods:
-        params = {"n_clusters": int(y.max()) + 1, "random_state": seed, "device": device, "verbose": True}
+        params = {"n_clusters": int(y.max()) + 1, "random_state": seed, "device": device, "verbose": verbose}
         if method in AE_METHODS:
             params |= {"pretrained": ae, "pretrain_epochs": pretrain_epochs}
         model = make_method(method, **params)

@@ -82,16 +82,17 @@ def main() -> None:
                 continue
             if dataset not in loaded:
                 loaded = {dataset: prepare_graph(load_dataset(dataset, root=args.data_root))}  # one dataset in memory
-            run_graph_method(loaded[dataset], dataset, method, seed, out, device=args.device, env=env)
+            run_graph_method(loaded[dataset], dataset, method, seed, out, device=args.device, env=env,
+                             verbose=not args.quiet)
             write_table(out)
 
 
 def run_graph_method(data, dataset: str, method: str, seed: int, out: Path, *, device: str = "cpu",
-                     env: dict | None = None) -> dict:
+                     env: dict | None = None, verbose: bool = False) -> dict:
     """Fit ``method`` (with its ``CONFIGS`` parameters) on ``data`` with ``seed``; append the record
     to ``out`` at once (SDCN also appends its SDCN_Q read-out); return the scores."""
     params = {"n_clusters": int(data.y.max()) + 1, "random_state": seed, "device": device,
-              "verbose": False, **CONFIGS.get((dataset, method), {})}
+              "verbose": verbose, **CONFIGS.get((dataset, method), {})}
     model = make_method(method.split("[")[0], **params)  # "daegc[adjacency]" is DAEGC with its CONFIGS
     name = f"{dataset}_{method}_seed{seed}"
     elapsed, resumed = checkpointed_fit(model, data, name)  # SDCN, killed half-way, resumes from its checkpoint

@@ -95,13 +95,14 @@ def sources(dataset: str) -> dict[str, Path]:
     return files
 
 
-def run_own_row(data, dataset: str, row: str, seed: int, out: Path, *, device: str, env: dict) -> None:
+def run_own_row(data, dataset: str, row: str, seed: int, out: Path, *, device: str, env: dict,
+                verbose: bool = False) -> None:
     """One DeepCluster / SDDECC / ablation run, appended to ``out`` under the row's label."""
     method, extra = OWN_ROWS[row]
     if method == "sddecc":
         extra = {**SDDECC_EPOCHS.get(dataset, {}), **extra}
     model = make_method(method, n_clusters=int(data.y.max()) + 1, random_state=seed, device=device,
-                        verbose=False, **extra)
+                        verbose=verbose, **extra)
     name = f"{dataset}_{row}_seed{seed}"
     elapsed, resumed = checkpointed_fit(model, data, name)  # a run killed half-way resumes from its checkpoint
     scores = evaluate(data.y.numpy(), model.labels_)
@@ -186,6 +187,10 @@ def main() -> None:
         if bad:
             parser.error(f"unknown {name}(s) {bad}; valid: {', '.join(valid)}")
     env = versions()
+    verbose = not args.quiet
+    total = sum(row not in BASELINES and (dataset, row, seed) not in done_keys(sources(dataset)[row])
+                for dataset in datasets for seed in range(args.seeds or DEFAULT_SEEDS[dataset]) for row in rows)
+    started = 0  # of the ``total`` runs still to do, SDCN's and this script's own rows (baselines print their own)
     for dataset in datasets:
         files = sources(dataset)
         data = None
@@ -198,12 +203,17 @@ def main() -> None:
             baselines = [row for row in todo if row in BASELINES]
             if baselines:
                 run_baseline_seed(data, dataset, seed, baselines, files["kmeans"], device=args.device, env=env,
-                                  pretrain_epochs=make_method("ae_kmeans").pretrain_epochs)
+                                  pretrain_epochs=make_method("ae_kmeans").pretrain_epochs, verbose=verbose)
             for row in todo:
+                if row in BASELINES:
+                    continue
+                started += 1
+                print(f"[{started}/{total}] {dataset} {ROW_NAMES[row]} seed {seed}", flush=True)
                 if row == "sdcn":
-                    run_graph_method(data, dataset, "sdcn", seed, files["sdcn"], device=args.device, env=env)
-                elif row in OWN_ROWS:
-                    run_own_row(data, dataset, row, seed, files[row], device=args.device, env=env)
+                    run_graph_method(data, dataset, "sdcn", seed, files["sdcn"], device=args.device, env=env,
+                                     verbose=verbose)
+                else:
+                    run_own_row(data, dataset, row, seed, files[row], device=args.device, env=env, verbose=verbose)
                 write_tables(DATASETS)  # every dataset's rows, not only those run now
     print(write_tables(DATASETS))
 

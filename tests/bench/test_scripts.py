@@ -1,0 +1,77 @@
+"""The reproduction scripts end to end on tiny data: a run is recorded at once, a rerun skips it,
+a run killed after a checkpoint resumes there, and the tables are written.
+
+``benchmarks/reproduce_sddecc.py`` stands for the three scripts (they share ``_common``); its
+USPS loader is swapped for 150 of scikit-learn's 8×8 digits and its schedule for a few steps."""
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import Killed, die_after_saves
+from graphclust.data.loaders import load_digits
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+TINY_SDDECC = {"pretrain_epochs": 1, "epochs": 2, "gcn_warmup_steps": 3, "gcn_steps": 2, "channels": (4,),
+               "latent": 4, "hidden": 8, "batch_size": 64, "n_init": 2}
+
+
+@pytest.fixture
+def script(tmp_path, monkeypatch):
+    """``reproduce_sddecc`` writing under ``tmp_path`` and reading tiny digits for "usps"."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    monkeypatch.setenv("GRAPHCLUST_HUGEPAGES", "0")  # never restart the test process
+    module = importlib.import_module("reproduce_sddecc")
+    common = sys.modules["_common"]
+    monkeypatch.setattr(module, "RESULTS", tmp_path)
+    monkeypatch.setattr(common, "CHECKPOINTS", tmp_path / "checkpoints")
+    digits = load_digits()
+    monkeypatch.setattr(module, "load_dataset", lambda name, root=None: type(digits)(
+        x=digits.x[:150], y=digits.y[:150], image_shape=digits.image_shape, name="digits"))
+    monkeypatch.setattr(module, "SDDECC_EPOCHS", {"usps": TINY_SDDECC})
+    return module
+
+
+def run(module, monkeypatch, *args: str) -> None:
+    monkeypatch.setattr(sys, "argv", ["reproduce_sddecc.py", "--datasets", "usps", "--seeds", "1", "--quiet", *args])
+    module.main()
+
+
+def records(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_runs_are_recorded_once_with_progress_and_tables(script, tmp_path, monkeypatch, capsys):
+    run(script, monkeypatch, "--only", "sddecc,convae")
+    out = capsys.readouterr().out
+    assert "[1/2] usps SDDECC (ConvAE+MI+GCN) seed 0" in out and "[2/2] usps ConvAE seed 0" in out
+    runs = records(tmp_path / "sddecc.jsonl")
+    assert [(r["method"], r["seed"]) for r in runs] == [("sddecc", 0), ("convae", 0)]
+    for r in runs:
+        assert 0.0 <= r["acc"] <= 1.0 and r["time"] > 0
+        assert r["full_config"]["epochs"] == 2 and "checkpoint" not in r["full_config"]
+    assert not list((tmp_path / "checkpoints").glob("*.pt"))  # recorded runs leave no checkpoint
+    tables = (tmp_path / "sddecc.md").read_text()
+    assert "| usps | ConvAE | 1 |" in tables and "| usps | SDDECC (ConvAE+MI+GCN) | 1 |" in tables
+
+    run(script, monkeypatch, "--only", "sddecc,convae")  # all done: nothing runs again
+    assert "seed 0:" not in capsys.readouterr().out
+    assert len(records(tmp_path / "sddecc.jsonl")) == 2
+
+
+def test_a_killed_run_resumes_from_its_checkpoint(script, tmp_path, monkeypatch):
+    with monkeypatch.context() as patch:
+        die_after_saves(patch, 3)  # pretrained, initialised, joint epoch 1: then "killed"
+        with pytest.raises(Killed):
+            run(script, monkeypatch, "--only", "sddecc")
+    assert not records(tmp_path / "sddecc.jsonl")
+    assert [p.name for p in (tmp_path / "checkpoints").glob("*.pt")] == ["usps_sddecc_seed0.pt"]
+
+    run(script, monkeypatch, "--only", "sddecc")
+    (record,) = records(tmp_path / "sddecc.jsonl")
+    assert record["resumed"]["stage"] == "joint" and record["resumed"]["epochs_done"] == 1
+    assert not list((tmp_path / "checkpoints").glob("*.pt"))
