@@ -28,6 +28,7 @@ def script(tmp_path, monkeypatch):
     module = importlib.import_module("reproduce_sddecc")
     common = sys.modules["_common"]
     monkeypatch.setattr(module, "RESULTS", tmp_path)
+    monkeypatch.setattr(sys.modules["sddecc_diagnostics"], "OUT", tmp_path / "sddecc_diagnostics.jsonl")
     monkeypatch.setattr(common, "CHECKPOINTS", tmp_path / "checkpoints")
     digits = load_digits()
     monkeypatch.setattr(module, "load_dataset", lambda name, root=None: type(digits)(
@@ -75,3 +76,23 @@ def test_a_killed_run_resumes_from_its_checkpoint(script, tmp_path, monkeypatch)
     (record,) = records(tmp_path / "sddecc.jsonl")
     assert record["resumed"]["stage"] == "joint" and record["resumed"]["epochs_done"] == 1
     assert not list((tmp_path / "checkpoints").glob("*.pt"))
+
+
+def test_diagnostics_shared_error_and_note(script, tmp_path):
+    import numpy as np
+    import torch
+
+    diagnostics = sys.modules["sddecc_diagnostics"]
+    # path 0-1-2-3 with a self-loop at 2; node 2 is wrong (cluster 0, class 1): of its neighbours 1 and 3,
+    # node 1 shares cluster 0
+    edges = torch.tensor([[0, 1, 1, 2, 2, 3, 2], [1, 0, 2, 1, 3, 2, 2]])
+    assert diagnostics.shared_error(edges, np.array([0, 0, 1, 1]), np.array([0, 0, 0, 1])) == 0.5
+
+    assert diagnostics.gcn_note(1.0) == ""  # nothing recorded yet
+    record = {"dataset": "usps", "method": "convae_gcn", "seed": 0, "time": 1.0, "acc_gcn": 0.7, "acc_posterior": 0.69,
+              "acc_smoothed": 0.71, "acc_kmeans": 0.68, "agreement": 0.95, "homophily": 0.9, "wrong_shared": 0.8}
+    script.append_run(diagnostics.OUT, record)
+    note = diagnostics.gcn_note(0.7)
+    assert "ours gains 0.7" in note and "on 95.0% of the images" in note and "reaches only 71.0" in note
+    assert "| usps | convae_gcn | 1 | 0.7000 | 0.6900 | 0.9500 | 0.7100 | 0.6800 | 0.9000 | 0.8000 |" in \
+        diagnostics.write_table()
