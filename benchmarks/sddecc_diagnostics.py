@@ -115,26 +115,25 @@ def gcn_note(gain: float | None) -> str:
         return f"{100 * np.mean([r[key] for r in runs]):.1f}"
 
     ours = "" if gain is None else f"; ours gains {gain:.1f}"
-    return f"""## Why the GCN adds little here (Table 4)
-
-The paper's ConvAE+GCN gains 8.4 points of ACC over ConvAE on USPS{ours}. `sddecc_diagnostics.py` reads
-the same trained models out in several ways (ACC against the labels, a diagnosis only; USPS, ConvAE+GCN,
-means over {len(runs)} seeds; all of its rows are in `sddecc_diagnostics.md`):
-
-- L_c's minimiser in Y is the DDECN's own posterior softmax(−½‖μ(x) − μ_y‖²), and the GCN is trained
-  toward it. Its argmax agrees with the posterior's on {pct("agreement")}% of the images; its ACC is
-  {pct("acc_gcn")} against the posterior's {pct("acc_posterior")} and k-means' {pct("acc_kmeans")} on the
-  same μ(x).
-- The kNN graph is homophilous ({pct("homophily")}% of its edges join images of one class), yet the
-  posterior smoothed once over it (argmax Â·P) reaches only {pct("acc_smoothed")}: the images the posterior
-  gets wrong share their wrong cluster with {pct("wrong_shared")}% of their neighbours on average. The
-  errors are groups of similar images put in the wrong cluster together, which their neighbours confirm
-  rather than outvote.
-
-So a GCN fitted to the model's own posterior on this graph can correct few of its errors. The paper's
-+8.4 would need Y to carry information that L_c does not ask of it; no setting was chosen by labels to
-look for it.
-"""
+    lines = [
+        "## Why the GCN adds little here (Table 4)\n",
+        f"The paper's ConvAE+GCN gains 8.4 points of ACC over ConvAE on USPS{ours}. `sddecc_diagnostics.py` reads "
+        "the same trained models out in several ways (ACC against the labels, a diagnosis only; USPS, ConvAE+GCN, "
+        f"means over {len(runs)} seeds; all of its rows are in `sddecc_diagnostics.md`):\n",
+        "- L_c's minimiser in Y is the DDECN's own posterior softmax(−½‖μ(x) − μ_y‖²), and the GCN is trained toward "
+        f"it. Its argmax agrees with the posterior's on {pct('agreement')}% of the images; its ACC is "
+        f"{pct('acc_gcn')} against the posterior's {pct('acc_posterior')} and k-means' {pct('acc_kmeans')} on the "
+        "same μ(x).",
+        f"- The kNN graph is homophilous ({pct('homophily')}% of its edges join images of one class), yet the "
+        f"posterior smoothed once over it (argmax Â·P) reaches only {pct('acc_smoothed')}: the images the posterior "
+        f"gets wrong share their wrong cluster with {pct('wrong_shared')}% of their neighbours on average. The "
+        "errors are groups of similar images put in the wrong cluster together, which their neighbours confirm "
+        "rather than outvote.\n",
+        "So a GCN fitted to the model's own posterior on this graph can correct few of its errors. The paper's +8.4 "
+        "would need Y to carry information that L_c does not ask of it; no setting was chosen by labels to look "
+        "for it.\n",
+    ]
+    return "\n".join(lines)
 
 
 def main() -> None:
