@@ -88,7 +88,7 @@ def main() -> None:
 
 
 def run_graph_method(data, dataset: str, method: str, seed: int, out: Path, *, device: str = "cpu",
-                     env: dict | None = None, verbose: bool = False) -> dict:
+                     env: dict | None = None, verbose: bool = True) -> dict:
     """Fit ``method`` (with its ``CONFIGS`` parameters) on ``data`` with ``seed``; append the record
     to ``out`` at once (SDCN also appends its SDCN_Q read-out); return the scores."""
     params = {"n_clusters": int(data.y.max()) + 1, "random_state": seed, "device": device,

@@ -10,7 +10,9 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
 from conftest import Killed, die_after_saves
 from graphclust.data.loaders import load_digits
@@ -28,7 +30,8 @@ def script(tmp_path, monkeypatch):
     module = importlib.import_module("reproduce_sddecc")
     common = sys.modules["_common"]
     monkeypatch.setattr(module, "RESULTS", tmp_path)
-    monkeypatch.setattr(sys.modules["sddecc_diagnostics"], "OUT", tmp_path / "sddecc_diagnostics.jsonl")
+    diagnostics = importlib.import_module("sddecc_diagnostics")  # the note of the tables
+    monkeypatch.setattr(diagnostics, "OUT", tmp_path / "sddecc_diagnostics.jsonl")
     monkeypatch.setattr(common, "CHECKPOINTS", tmp_path / "checkpoints")
     digits = load_digits()
     monkeypatch.setattr(module, "load_dataset", lambda name, root=None: type(digits)(
@@ -60,8 +63,13 @@ def test_runs_are_recorded_once_with_progress_and_tables(script, tmp_path, monke
     assert "| usps | ConvAE | 1 |" in tables and "| usps | SDDECC (ConvAE+MI+GCN) | 1 |" in tables
 
     run(script, monkeypatch, "--only", "sddecc,convae")  # all done: nothing runs again
-    assert "seed 0:" not in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "seed 0:" not in out and "[1/" not in out
     assert len(records(tmp_path / "sddecc.jsonl")) == 2
+
+    run(script, monkeypatch, "--only", "sddecc,convae_mi,convae,convae_mi")  # one new row, named twice
+    assert "[1/1] usps ConvAE+MI seed 0" in capsys.readouterr().out
+    assert [r["method"] for r in records(tmp_path / "sddecc.jsonl")] == ["sddecc", "convae", "convae_mi"]
 
 
 def test_a_killed_run_resumes_from_its_checkpoint(script, tmp_path, monkeypatch):
@@ -78,21 +86,28 @@ def test_a_killed_run_resumes_from_its_checkpoint(script, tmp_path, monkeypatch)
     assert not list((tmp_path / "checkpoints").glob("*.pt"))
 
 
-def test_diagnostics_shared_error_and_note(script, tmp_path):
-    import numpy as np
-    import torch
-
+def test_diagnostics_shared_cluster_and_note(script, tmp_path):
     diagnostics = sys.modules["sddecc_diagnostics"]
     # path 0-1-2-3 with a self-loop at 2; node 2 is wrong (cluster 0, class 1): of its neighbours 1 and 3,
-    # node 1 shares cluster 0
+    # node 1 shares cluster 0. Right: node 0 (1 of 1 neighbour), 1 (2 of 2), 3 (0 of 1) -> (1 + 1 + 0) / 3
     edges = torch.tensor([[0, 1, 1, 2, 2, 3, 2], [1, 0, 2, 1, 3, 2, 2]])
-    assert diagnostics.shared_error(edges, np.array([0, 0, 1, 1]), np.array([0, 0, 0, 1])) == 0.5
+    wrong, right = diagnostics.shared_cluster(edges, np.array([0, 0, 1, 1]), np.array([0, 0, 0, 1]))
+    assert wrong == 0.5 and right == pytest.approx(2 / 3)
 
-    assert diagnostics.gcn_note(1.0) == ""  # nothing recorded yet
+    assert diagnostics.gcn_note() == ""  # nothing recorded yet
     record = {"dataset": "usps", "method": "convae_gcn", "seed": 0, "time": 1.0, "acc_gcn": 0.7, "acc_posterior": 0.69,
-              "acc_smoothed": 0.71, "acc_kmeans": 0.68, "agreement": 0.95, "homophily": 0.9, "wrong_shared": 0.8}
+              "acc_smoothed": 0.71, "acc_kmeans": 0.68, "agreement": 0.95, "homophily": 0.9, "wrong_shared": 0.8,
+              "right_shared": 0.95}
     script.append_run(diagnostics.OUT, record)
-    note = diagnostics.gcn_note(0.7)
-    assert "ours gains 0.7" in note and "on 95.0% of the images" in note and "reaches only 71.0" in note
-    assert "| usps | convae_gcn | 1 | 0.7000 | 0.6900 | 0.9500 | 0.7100 | 0.6800 | 0.9000 | 0.8000 |" in \
+    assert diagnostics.gcn_note() == ""  # no ConvAE / ConvAE+GCN runs to compare yet
+    for method, accs in (("convae", (0.70, 0.72)), ("convae_gcn", (0.71, 0.73))):
+        for seed, acc in enumerate(accs):
+            script.append_run(tmp_path / "sddecc.jsonl", {"dataset": "usps", "method": method, "seed": seed,
+                                                          "acc": acc})
+    note = diagnostics.gcn_note()
+    assert "gains 8.4 points" in note and "ours gains 1.0 (ConvAE+GCN 72.0000 ± 1.0000" in note
+    assert "2 seeds, within the spread" not in note  # a 1.0 gain against a 1.0 spread is not inside it
+    assert "on 95.0% of the images" in note and "reaches 71.0, +2.0 over the posterior and more than the GCN's" in note
+    assert "80.0% of its neighbours on average (one it gets right: 95.0%): most errors" in note
+    assert "| usps | convae_gcn | 1 | 0.7000 | 0.6900 | 0.9500 | 0.7100 | 0.6800 | 0.9000 | 0.8000 | 0.9500 |" in \
         diagnostics.write_table()
