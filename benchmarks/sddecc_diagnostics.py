@@ -141,7 +141,8 @@ def gcn_note() -> str:
     lines = [
         "## Why the GCN adds little here (Table 4)\n",
         f"The paper's ConvAE+GCN gains {paper_gain:.1f} points of ACC over ConvAE on USPS; ours gains {gain:.1f} "
-        f"(ConvAE+GCN {mean_std(acc['convae_gcn'])} against ConvAE {mean_std(acc['convae'])}, "
+        f"(ConvAE+GCN {np.mean(acc['convae_gcn']):.1f} ± {np.std(acc['convae_gcn']):.1f} against ConvAE "
+        f"{np.mean(acc['convae']):.1f} ± {np.std(acc['convae']):.1f}, "
         f"{min(map(len, acc.values()))} seeds{', within the spread' if abs(gain) < spread else ''}). "
         "`sddecc_diagnostics.py` reads the same trained ConvAE+GCN models out in several ways (ACC against the "
         f"labels, a diagnosis only; means over {len(runs)} seeds; every row is in `sddecc_diagnostics.md`):\n",
