@@ -95,14 +95,19 @@ def sources(dataset: str) -> dict[str, Path]:
     return files
 
 
-def run_own_row(data, dataset: str, row: str, seed: int, out: Path, *, device: str, env: dict,
-                verbose: bool = True) -> None:
-    """One DeepCluster / SDDECC / ablation run, appended to ``out`` under the row's label."""
+def own_row_model(dataset: str, row: str, *, n_clusters: int, seed: int, device: str, verbose: bool):
+    """The unfitted estimator of one of ``OWN_ROWS`` on ``dataset`` (SDDECC with its ``SDDECC_EPOCHS``)."""
     method, extra = OWN_ROWS[row]
     if method == "sddecc":
         extra = {**SDDECC_EPOCHS.get(dataset, {}), **extra}
-    model = make_method(method, n_clusters=int(data.y.max()) + 1, random_state=seed, device=device,
-                        verbose=verbose, **extra)
+    return make_method(method, n_clusters=n_clusters, random_state=seed, device=device, verbose=verbose, **extra)
+
+
+def run_own_row(data, dataset: str, row: str, seed: int, out: Path, *, device: str, env: dict,
+                verbose: bool = True) -> None:
+    """One DeepCluster / SDDECC / ablation run, appended to ``out`` under the row's label."""
+    method = OWN_ROWS[row][0]
+    model = own_row_model(dataset, row, n_clusters=int(data.y.max()) + 1, seed=seed, device=device, verbose=verbose)
     name = f"{dataset}_{row}_seed{seed}"
     elapsed, resumed = checkpointed_fit(model, data, name)  # a run killed half-way resumes from its checkpoint
     scores = evaluate(data.y.numpy(), model.labels_)
@@ -193,23 +198,25 @@ def main() -> None:
             parser.error(f"unknown {name}(s) {bad}; valid: {', '.join(valid)}")
     env = versions()
     verbose = not args.quiet
-    total = sum(row not in BASELINES and (dataset, row, seed) not in done_keys(sources(dataset)[row])
-                for dataset in datasets for seed in range(args.seeds or DEFAULT_SEEDS[dataset]) for row in rows)
+    done = {path: done_keys(path) for path in {p for d in datasets for p in sources(d).values()}}
+    todo = {(dataset, seed): [row for row in rows if (dataset, row, seed) not in done[sources(dataset)[row]]]
+            for dataset in datasets for seed in range(args.seeds or DEFAULT_SEEDS[dataset])}
+    total = sum(row not in BASELINES for pending in todo.values() for row in pending)
     started = 0  # of the ``total`` runs still to do, SDCN's and this script's own rows (baselines print their own)
     for dataset in datasets:
         files = sources(dataset)
         data = None
         for seed in range(args.seeds or DEFAULT_SEEDS[dataset]):
-            todo = [row for row in rows if (dataset, row, seed) not in done_keys(files[row])]
-            if not todo:
+            pending = todo[(dataset, seed)]
+            if not pending:
                 continue
             if data is None:
                 data = load_dataset(dataset, root=args.data_root)
-            baselines = [row for row in todo if row in BASELINES]
+            baselines = [row for row in pending if row in BASELINES]
             if baselines:
                 run_baseline_seed(data, dataset, seed, baselines, files["kmeans"], device=args.device, env=env,
                                   pretrain_epochs=make_method("ae_kmeans").pretrain_epochs, verbose=verbose)
-            for row in todo:
+            for row in pending:
                 if row in BASELINES:
                     continue
                 started += 1

@@ -2,7 +2,7 @@
 
 The paper's ConvAE+GCN gains 8.4 points of ACC over ConvAE on USPS; ours gains much less
 (``sddecc.md``). For each seed this fits ConvAE+GCN and the full SDDECC as ``reproduce_sddecc.py``
-does (its ``OWN_ROWS`` and ``SDDECC_EPOCHS``: the same settings and seeds, so the same models,
+does (its ``own_row_model``: the same settings and seeds, so the same models,
 checked against its records) and scores, against the labels — a diagnosis, nothing here is chosen
 by them:
 
@@ -36,14 +36,13 @@ import torch  # noqa: E402
 
 from _common import (RESULTS, append_run, checkpointed_fit, done_keys, drop_checkpoint, mean_std,  # noqa: E402
                      model_config, parse_run_args, read_runs, run_parser)
-from reproduce_sddecc import OWN_ROWS, PAPER, SDDECC_EPOCHS, sources  # noqa: E402
+from reproduce_sddecc import PAPER, own_row_model, sources  # noqa: E402
 
 from graphclust.cli import versions  # noqa: E402
 from graphclust.data import load_dataset  # noqa: E402
 from graphclust.graphs import gcn_norm, graph_report, knn_graph  # noqa: E402
 from graphclust.metrics import cluster_acc_score, match_labels  # noqa: E402
 from graphclust.models.kmeans import kmeans  # noqa: E402
-from graphclust.registry import make_method  # noqa: E402
 
 OUT = RESULTS / "sddecc_diagnostics.jsonl"
 ROWS = ("convae_gcn", "sddecc")  # rows of reproduce_sddecc.OWN_ROWS
@@ -66,9 +65,7 @@ def shared_cluster(edge_index: torch.Tensor, y: np.ndarray, pred: np.ndarray) ->
 def diagnose(data, dataset: str, row: str, seed: int, *, device: str, verbose: bool) -> dict:
     """Fit one variant and score its read-outs (see the module docstring)."""
     y = data.y.numpy()
-    method, extra = OWN_ROWS[row]
-    model = make_method(method, n_clusters=int(y.max()) + 1, random_state=seed, device=device, verbose=verbose,
-                        **{**SDDECC_EPOCHS.get(dataset, {}), **extra})
+    model = own_row_model(dataset, row, n_clusters=int(y.max()) + 1, seed=seed, device=device, verbose=verbose)
     if data.edge_index is not None or model.n_neighbors is None:
         raise ValueError("the diagnostics rebuild SDDECC's kNN graph: give images without edges and n_neighbors set")
     name = f"diagnostics_{dataset}_{row}_seed{seed}"
@@ -109,10 +106,10 @@ def write_table() -> str:
              "| ACC argmax Â·posterior | ACC k-means on μ | graph homophily | neighbours sharing the cluster: "
              "wrong images | right images |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    columns = ("acc_gcn", "acc_posterior", "agreement", "acc_smoothed", "acc_kmeans", "homophily", "wrong_shared",
+               "right_shared")
     for key in dict.fromkeys((r["dataset"], r["method"]) for r in runs):
         mine = [r for r in runs if (r["dataset"], r["method"]) == key]
-        columns = ["acc_gcn", "acc_posterior", "agreement", "acc_smoothed", "acc_kmeans", "homophily",
-                   "wrong_shared", "right_shared"]
         cells = [mean_std([r[c] for r in mine]) for c in columns]
         lines.append(f"| {key[0]} | {key[1]} | {len(mine)} | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
@@ -146,8 +143,8 @@ def gcn_note() -> str:
         f"{min(map(len, acc.values()))} seeds{', within the spread' if abs(gain) < spread else ''}). "
         "`sddecc_diagnostics.py` reads the same trained ConvAE+GCN models out in several ways (ACC against the "
         f"labels, a diagnosis only; means over {len(runs)} seeds; every row is in `sddecc_diagnostics.md`):\n",
-        "- L_c's minimiser in Y is the DDECN's own posterior softmax(−½‖μ(x) − μ_y‖²), and the GCN is trained toward "
-        f"it. Its argmax agrees with the posterior's on {pct('agreement'):.1f}% of the images; its ACC is "
+        "- L_c's minimiser in Y is the DDECN's own posterior softmax(−½‖μ(x) − μ_y‖²), and the GCN is trained "
+        f"toward it. Its argmax agrees with the posterior's on {pct('agreement'):.1f}% of the images; its ACC is "
         f"{gcn:.1f} against the posterior's {post:.1f} and k-means' {pct('acc_kmeans'):.1f} on the same μ(x).",
         f"- The kNN graph is homophilous ({pct('homophily'):.1f}% of its edges join images of one class). The "
         f"posterior smoothed once over it (argmax Â·P) reaches {smooth:.1f}, {smooth - post:+.1f} over the posterior"
