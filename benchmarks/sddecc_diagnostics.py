@@ -40,7 +40,7 @@ from reproduce_sddecc import PAPER, own_row_model, sources  # noqa: E402
 
 from graphclust.cli import versions  # noqa: E402
 from graphclust.data import load_dataset  # noqa: E402
-from graphclust.graphs import gcn_norm, graph_report, knn_graph  # noqa: E402
+from graphclust.graphs import gcn_norm, graph_report  # noqa: E402
 from graphclust.metrics import cluster_acc_score, match_labels  # noqa: E402
 from graphclust.models.kmeans import kmeans  # noqa: E402
 
@@ -66,12 +66,10 @@ def diagnose(data, dataset: str, row: str, seed: int, *, device: str, verbose: b
     """Fit one variant and score its read-outs (see the module docstring)."""
     y = data.y.numpy()
     model = own_row_model(dataset, row, n_clusters=int(y.max()) + 1, seed=seed, device=device, verbose=verbose)
-    if data.edge_index is not None or model.n_neighbors is None:
-        raise ValueError("the diagnostics rebuild SDDECC's kNN graph: give images without edges and n_neighbors set")
     name = f"diagnostics_{dataset}_{row}_seed{seed}"
     seconds, _ = checkpointed_fit(model, data, name)
-    recipe = {**(getattr(data, "graph_recipe", None) or {}), "n_neighbors": model.n_neighbors}
-    edge_index, edge_weight = knn_graph(data.x, random_state=seed, **recipe)  # exact search: the estimator's graph
+    edge_index, edge_weight = model.edge_index_.cpu(), model.edge_weight_  # the graph the GCN ran on
+    edge_weight = None if edge_weight is None else edge_weight.cpu()
     mu = torch.from_numpy(np.asarray(model.embedding_))  # [N, d]
     with torch.no_grad():
         device_ = next(model.module_.parameters()).device

@@ -113,7 +113,7 @@ def as_data(data: Any, y: Any = None) -> Data:
 
     labels = _labels(y if y is not None else y_in, n)
     if image_shape is not None:
-        image_shape = tuple(int(s) for s in image_shape)
+        image_shape = _image_shape(image_shape, x.size(1))
     out = Data(x=x, edge_index=edge_index, edge_weight=edge_weight, y=labels, image_shape=image_shape)
     if isinstance(data, Data):
         # Loader metadata (name, graph_recipe, ...) travels with the data.
@@ -121,6 +121,22 @@ def as_data(data: Any, y: Any = None) -> Data:
             if key not in _CANONICAL:
                 out[key] = data[key]
     return out
+
+
+def _image_shape(shape: Any, n_features: int) -> tuple[int, int, int]:
+    """A given ``image_shape`` as (C, H, W): (H, W) means one channel; C·H·W must be the feature count."""
+    try:
+        dims = tuple(int(s) for s in shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"image_shape must be (C, H, W) or (H, W), got {shape!r}") from None
+    if len(dims) == 2:
+        dims = (1, *dims)
+    if len(dims) != 3 or min(dims) < 1:
+        raise ValueError(f"image_shape must be (C, H, W) or (H, W) of positive sizes, got {shape!r}")
+    if dims[0] * dims[1] * dims[2] != n_features:
+        raise ValueError(f"image_shape {shape!r} holds {dims[0] * dims[1] * dims[2]} values per sample "
+                         f"but the features have {n_features}")
+    return dims
 
 
 def validate_graph(edge_index: torch.Tensor | None, n: int) -> None:

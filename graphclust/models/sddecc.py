@@ -184,7 +184,9 @@ class SDDECC(BaseClusterer):
     without an image shape are zero-padded into a 1×s×s image, s = ceil(√F).
 
     Attributes (after ``fit``): ``labels_``, ``embedding_`` (μ(x) [N, d]), ``soft_labels_``
-    (Y [N, K]), ``cluster_centers_`` (μ_y [K, d]), ``resumed_`` (None, or when the fit resumed
+    (Y [N, K]), ``cluster_centers_`` (μ_y [K, d]), ``edge_index_`` [2, E] and ``edge_weight_`` [E]
+    (the graph the GCN ran on, before normalisation: the input's edges or the kNN graph built from
+    the images; None without the GCN), ``resumed_`` (None, or when the fit resumed
     from a checkpoint ``{"stage", "epochs_done", "elapsed_s"}``, ``elapsed_s`` the seconds the
     fit had run before), ``module_`` (the trained
     :class:`~graphclust.nn.sddecc.SDDECCModule`), ``history_`` (one record per epoch with
@@ -416,4 +418,5 @@ class SDDECC(BaseClusterer):
         y, mu = full_pass()
         return FitResult(y.argmax(dim=1).cpu().numpy(), embedding=mu, history=history,
                          extra={"module_": model, "soft_labels_": y.cpu().numpy(), "resumed_": ckpt.resumed,
-                                "cluster_centers_": model.cluster_means.detach().cpu().numpy()})
+                                "cluster_centers_": model.cluster_means.detach().cpu().numpy(),
+                                "edge_index_": edge_index, "edge_weight_": edge_weight})

@@ -32,6 +32,17 @@ def test_images_are_flattened():
     assert d.x.shape == (2, 60) and d.image_shape == (3, 4, 5)
 
 
+def test_a_given_image_shape_is_checked_against_the_features():
+    x = torch.rand(2, 20)
+    assert as_data(Data(x=x, image_shape=(4, 5))).image_shape == (1, 4, 5)  # (H, W): one channel
+    assert as_data(Data(x=x, image_shape=[1, 4, 5])).image_shape == (1, 4, 5)
+    with pytest.raises(ValueError, match=r"holds 24 values per sample but the features have 20"):
+        as_data(Data(x=x, image_shape=(4, 6)))
+    for bad in ((20,), (1, 1, 4, 5), (0, 4, 5), "4x5"):
+        with pytest.raises(ValueError, match="image_shape must be"):
+            as_data(Data(x=x, image_shape=bad))
+
+
 def test_scipy_sparse_is_densified():
     m = sp.random(6, 4, density=0.5, format="csr", random_state=0)
     d = as_data(m)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from torch_geometric.data import Data
 
 from conftest import Killed, die_after_saves, spy_train
 from graphclust.graphs import gcn_norm
@@ -320,3 +321,16 @@ def test_a_fit_seeded_by_a_generator_resumes_in_another_generator_with_the_same_
     resumed = SDDECC(n_clusters=3, random_state=torch.Generator().manual_seed(2), checkpoint=path, **CKPT).fit(x)
     assert resumed.resumed_["stage"] == "pretrained"
     np.testing.assert_array_equal(resumed.embedding_, reference.embedding_)
+
+
+def test_the_graph_the_gcn_ran_on_is_kept(images, fitted):
+    x, _ = images
+    edge_index, edge_weight = fitted.edge_index_, fitted.edge_weight_
+    assert edge_index.shape[0] == 2 and edge_index.dtype == torch.long
+    assert edge_index.shape[1] >= 90 * 3  # k = 3 neighbours per image, symmetrised
+    assert edge_weight is None or edge_weight.shape == (edge_index.shape[1],)
+    given = Data(x=torch.as_tensor(x).flatten(1), edge_index=edge_index[:, :150].clone(), image_shape=(8, 8))
+    model = SDDECC(n_clusters=3, random_state=0, **TINY).fit(given)
+    torch.testing.assert_close(model.edge_index_, given.edge_index)  # the input's edges, as given
+    no_gcn = SDDECC(n_clusters=3, use_gcn=False, random_state=0, **TINY).fit(x)
+    assert no_gcn.edge_index_ is None and no_gcn.edge_weight_ is None
