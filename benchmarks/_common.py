@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 
 from graphclust.bench.aggregate import format_mean_std, mean_std as aggregate_mean_std
-from graphclust.bench.runner import (BEST_EPOCH_KEY, fit_resumable, model_config, peak_rss_mib,  # noqa: F401
-                                     reset_peak_rss, status_kib)
+from graphclust.bench.runner import (BEST_EPOCH_KEY, append_record, fit_resumable, model_config,  # noqa: F401
+                                     peak_rss_mib, read_records, reset_peak_rss, status_kib)
 from graphclust.runtime import reexec_with_hugepage_malloc
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -51,7 +50,9 @@ def checkpointed_fit(model, data, name: str) -> tuple[float, dict | None]:
     ``CHECKPOINTS/<name>.pt`` and, killed half-way, resumes there the next time. Returns the fit's
     seconds (with, for a resumed fit, those up to its last checkpoint) and its ``resumed_``. The
     checkpoint path is then unset (it is not a setting to record); delete the file with
-    :func:`drop_checkpoint` once the run is recorded."""
+    :func:`drop_checkpoint` once the run is recorded. The process's peak-RSS counter is reset
+    first, so :func:`peak_rss_mib` afterwards is this run's (the loaded data included)."""
+    reset_peak_rss()
     seconds = fit_resumable(model, data, checkpoint=CHECKPOINTS / f"{name}.pt")
     if "checkpoint" in model.get_params():
         model.set_params(checkpoint=None)
@@ -64,10 +65,11 @@ def drop_checkpoint(name: str) -> None:
 
 
 def read_runs(path: Path) -> list[dict]:
-    """Every record of a JSONL results file (none if it does not exist)."""
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    """Every record of a JSONL results file (none if it does not exist), one per (dataset, method,
+    seed): the last, when two processes recorded the same run. A torn line (a process killed while
+    writing) is skipped with a warning (:func:`graphclust.bench.runner.read_records`)."""
+    latest = {(r.get("dataset"), r.get("method"), r.get("seed")): r for r in read_records(path)}
+    return list(latest.values())
 
 
 def done_keys(path: Path, fields=("dataset", "method", "seed")) -> set[tuple]:
@@ -76,10 +78,10 @@ def done_keys(path: Path, fields=("dataset", "method", "seed")) -> set[tuple]:
 
 
 def append_run(path: Path, record: dict) -> None:
-    """Append one finished run at once, so an interrupted benchmark loses nothing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as fh:
-        fh.write(json.dumps(record, default=str) + "\n")
+    """Append one finished run at once, so an interrupted benchmark loses nothing: one line,
+    fsync'ed, under a file lock, on a fresh line after a torn one
+    (:func:`graphclust.bench.runner.append_record`; NaN is written as null)."""
+    append_record(path, record)
 
 
 def best_epoch_acc(history: list[dict]) -> float | None:

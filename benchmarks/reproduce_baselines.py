@@ -19,7 +19,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (RESULTS, append_run, done_keys, model_config, parse_run_args, peak_rss_mib, read_runs,  # noqa: E402
-                     run_parser, summary_table)
+                     reset_peak_rss, run_parser, summary_table)
 
 from graphclust.cli import versions  # noqa: E402
 from graphclust.data import load_dataset  # noqa: E402
@@ -75,6 +75,7 @@ def run_baseline_seed(data, dataset: str, seed: int, methods, out: Path, *, pret
     """Fit ``methods`` with ``seed`` on ``data``, the AE-based ones from one autoencoder pretrained
     here; append each record to ``out`` as it finishes. Returns the number of runs."""
     ae, pretrain_time = None, 0.0
+    reset_peak_rss()  # the seed's peak: its shared AE and every method on it
     if any(m in AE_METHODS for m in methods):
         start = time.perf_counter()
         ae, _ = build_pretrained_autoencoder(data.x.to(device), config=PretrainConfig(epochs=pretrain_epochs),

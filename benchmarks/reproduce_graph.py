@@ -102,11 +102,13 @@ def run_graph_method(data, dataset: str, method: str, seed: int, out: Path, *, d
               "peak_rss_mib": peak_rss_mib(),
               "versions": env or versions(), BEST_EPOCH_KEY: best_epoch_acc(model.history_),
               **({"resumed": resumed} if resumed else {})}
-    append_run(out, record)
     if method.startswith("sdcn"):  # the Q read-out of the same run (its history monitors Z, so no best epoch)
         q_scores = evaluate(data.y.numpy(), model.q_.argmax(1))
+        # appended first: the rerun's done check looks for the sdcn record, so a kill between the two
+        # appends redoes the run and records Q again (read_runs keeps the last) instead of losing Q
         append_run(out, {**record, **q_scores, "method": method.replace("sdcn", "sdcn_q", 1),
                          "note": "argmax Q of the sdcn run", BEST_EPOCH_KEY: None})
+    append_run(out, record)
     drop_checkpoint(name)  # recorded
     print(f"{dataset} {method} seed {seed}: " + " ".join(f"{k}={v:.4f}" for k, v in scores.items())
           + f" ({elapsed:.0f}s)", flush=True)

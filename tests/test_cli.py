@@ -65,3 +65,26 @@ def test_sddecc_runs_from_the_cli_on_images(capsys):
                  "--param", "gcn_steps=2"])
     assert code == 0
     assert "| sddecc | 1 |" in capsys.readouterr().out
+
+
+def test_a_method_that_sets_another_k_builds_its_own_knn_graph():
+    from torch_geometric.data import Data
+
+    from graphclust.cli import graph_input, prepare_graph
+    from graphclust.data import load_dataset
+    from graphclust.graphs import knn_graph
+    from graphclust.models import GAE, SDDECC
+
+    data = prepare_graph(load_dataset("blobs"), verbose=False)  # the recipe's 10-NN graph, shared
+    assert graph_input(GAE(), data) is data  # no k of its own
+    assert graph_input(GAE(n_neighbors=10), data) is data  # the recipe's k
+    own = graph_input(SDDECC(), data)  # k = 3, the paper's
+    assert own.edge_index is None and own.edge_weight is None and data.edge_index is not None
+    assert own.x is data.x and own.graph_recipe == data.graph_recipe
+    model = SDDECC(n_clusters=3, latent=4, pretrain_epochs=1, gcn_warmup_steps=2, gcn_steps=1, epochs=1,
+                   random_state=0, verbose=False).fit(own)
+    three, _ = knn_graph(data.x, n_neighbors=3)
+    assert model.edge_index_.shape == three.shape  # the 3-NN graph, not the shared 10-NN one
+    assert model.edge_index_.shape[1] < data.edge_index.shape[1]
+    native = Data(x=data.x, edge_index=data.edge_index)  # a native graph: always shared
+    assert graph_input(SDDECC(), native) is native

@@ -141,7 +141,7 @@ def _dry_run(grid, out: Path, legacy_files: list, retry_failed: bool = False) ->
     for legacy in legacy_files:
         if Path(legacy).exists():
             taken += legacy_records(legacy, grid, have | {record_key(r) for r in taken})
-    stale = stale_runs(records, grid)
+    stale = stale_runs(records + taken, grid)  # a run taken over under an old default is run again too
     done = done_keys(records + taken, retry_failed=retry_failed) - set(stale)
     pending = [s for s in grid.specs if s.key not in done]
     times: dict[tuple, list[float]] = {}

@@ -12,10 +12,15 @@ One record per run (one JSON line)::
     history          per-epoch dicts (losses; monitored metrics when labels were passed),
     embedding        path of the subsampled float16 embedding (.npz) relative to the JSONL, or None,
     pretraining      {"shared": true, "time_s", "cache_hit"} when the AE was shared,
+    graph            only when the method built its own kNN graph (see below),
     versions, device, monitored, started, error / traceback (failed runs).
 
 Every method of a dataset sees the same graph (built once per dataset by
-:func:`graphclust.cli.prepare_graph`) and the same seeds. Labels are passed to ``fit`` only to
+:func:`graphclust.cli.prepare_graph`) and the same seeds; the one exception is a method that sets
+its own kNN ``n_neighbors`` to another k than the dataset's recipe (SDDECC's k = 3 on MNIST and
+Fashion-MNIST, whose recipe has k = 10): it builds that graph itself, as when fitted alone
+(:func:`graphclust.cli.graph_input`). Graph metrics (modularity, conductance) are measured on the
+shared graph for every method. Labels are passed to ``fit`` only to
 log monitoring metrics: they never change the result (tested), and the headline metrics are
 those of the final model.
 """
@@ -359,6 +364,7 @@ class FitOutcome:
     time_s: float  # fit, plus the shared pretraining's time when there was one
     history: list = field(default_factory=list)  # pretraining (when shared) + the model's own
     pretraining: dict | None = None
+    own_graph: bool = False  # the method built its own kNN graph (graphclust.cli.graph_input)
 
 
 def fit_spec(spec: RunSpec, data, *, monitor: bool = True, device: str = "cpu", verbose: bool = False,
@@ -370,6 +376,7 @@ def fit_spec(spec: RunSpec, data, *, monitor: bool = True, device: str = "cpu", 
     (SDDECC) checkpoint to the path ``checkpoint``: a run killed half-way resumes there the next
     time; its time then includes the part before the kill (the estimator's ``resumed_``).
     """
+    from ..cli import graph_input
     from ..registry import make_method
 
     y = None if data.y is None else data.y.cpu().numpy()
@@ -379,7 +386,8 @@ def fit_spec(spec: RunSpec, data, *, monitor: bool = True, device: str = "cpu", 
     if params["n_clusters"] is None:
         raise ValueError(f"dataset {spec.dataset!r} has no labels: set n_clusters in the params")
     model = make_method(spec.method, **params)
-    features = _without_labels(data)
+    labelless = _without_labels(data)
+    features = graph_input(model, labelless)  # the shared graph, or the method's own kNN graph
     pretraining, pre_history, pre_s = None, [], 0.0
     if spec.shared_pretraining:
         ae, pre_history, pre_s, hit = _shared_autoencoder(model, features, spec.seed,
@@ -387,7 +395,8 @@ def fit_spec(spec: RunSpec, data, *, monitor: bool = True, device: str = "cpu", 
         model.set_params(pretrained=ae)
         pretraining = {"shared": True, "time_s": pre_s, "cache_hit": hit}
     fit_s = fit_resumable(model, features, y=y if monitor else None, checkpoint=checkpoint)
-    return FitOutcome(model, fit_s + pre_s, list(pre_history) + list(model.history_), pretraining)
+    return FitOutcome(model, fit_s + pre_s, list(pre_history) + list(model.history_), pretraining,
+                      own_graph=features is not labelless)
 
 
 def fit_resumable(model, data, y=None, checkpoint=None) -> float:
@@ -482,6 +491,8 @@ def run_spec(spec: RunSpec, data, *, monitor: bool = True, device: str = "cpu", 
             record["resumed"] = json_safe(model.resumed_)
         if outcome.pretraining:
             record["pretraining"] = outcome.pretraining
+        if outcome.own_graph:
+            record["graph"] = f"own kNN graph, k = {model.n_neighbors} (the dataset's shared graph has another k)"
     except Exception as err:  # a failed run is recorded and the grid goes on
         record.update({"status": "failed", "error": f"{type(err).__name__}: {err}",
                        "traceback": traceback.format_exc(limit=-8), "time_s": time.perf_counter() - start})

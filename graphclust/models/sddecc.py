@@ -150,7 +150,9 @@ class SDDECC(BaseClusterer):
         delta: δ of the transfer operator (0.5, the paper's setting).
         n_neighbors: k of the kNN graph on the raw images (3, the paper's setting); the
             weighting follows the dataset's recipe (SDCN's heat kernel for USPS). Ignored when the
-            input has edges.
+            input has edges; ``graphclust run`` and ``graphclust bench`` give SDDECC the images
+            without the dataset's shared kNN graph when that graph has another k (MNIST's recipe:
+            10), so it runs on this k there too (:func:`graphclust.cli.graph_input`).
         channels: encoder channels; None: 16-32 for images up to 16×16 (USPS), 16-16-32-32
             above (MNIST, Fashion-MNIST), as in Table 2.
         latent: d (10; the paper does not say).

@@ -204,6 +204,10 @@ def test_runs_of_the_earlier_scripts_are_taken_over_when_the_protocol_matches(tm
              {**old, "method": "dec", "seed": 0, "config": "DEC(n_clusters=3, pretrained=<AE>, random_state=0)"},
              {**old, "method": "kmeans", "seed": 7, "config": "KMeans(n_clusters=3, random_state=7)"}]  # not in grid
     legacy.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    from graphclust.bench.cli import _dry_run
+
+    assert _dry_run(grid, tmp_path, [legacy]).startswith("g: 2 runs, 1 done (2 of them to take over from old.jsonl), "
+                                                         "1 to run")  # the stale one, before the take-over too
     assert import_legacy(legacy, grid, tmp_path) == 2
     assert import_legacy(legacy, grid, tmp_path) == 0  # nothing twice
     records = read_records(tmp_path / "g.jsonl")
@@ -377,3 +381,16 @@ def test_a_checkpoint_left_by_other_settings_is_deleted_and_the_run_starts_afres
         assert run_grid(grid, tmp_path, progress=False).failed == 0
     (record,) = read_records(tmp_path / "ck.jsonl")
     assert record["status"] == "ok" and "resumed" not in record and not stale.exists()
+
+
+def test_a_method_with_another_k_runs_on_its_own_knn_graph_and_says_so(tmp_path):
+    grid = grid_from_lists("gae", "blobs", seeds=1, params={f"gae:{k}": v for k, v in GAE_FAST.items()}, name="k")
+    run_grid(grid, tmp_path, progress=False)
+    grid3 = grid_from_lists("gae", "blobs", seeds=1, params={"gae:n_neighbors": 3,
+                                                             **{f"gae:{k}": v for k, v in GAE_FAST.items()}}, name="k3")
+    run_grid(grid3, tmp_path, progress=False)
+    shared, = read_records(tmp_path / "k.jsonl")
+    own, = read_records(tmp_path / "k3.jsonl")
+    assert shared["status"] == own["status"] == "ok"
+    assert "graph" not in shared and own["graph"].startswith("own kNN graph, k = 3")
+    assert own["history"] != shared["history"]  # another graph, another training

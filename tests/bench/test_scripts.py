@@ -112,3 +112,19 @@ def test_diagnostics_shared_cluster_and_note(script, tmp_path):
     assert "80.0% of its neighbours on average (one it gets right: 95.0%): most errors" in note
     assert "| usps | convae_gcn | 1 | 0.7000 | 0.6900 | 0.9500 | 0.7100 | 0.6800 | 0.9000 | 0.8000 | 0.9500 |" in \
         diagnostics.write_table()
+
+
+def test_the_scripts_results_file_survives_a_torn_line_and_keeps_one_record_per_run(script, tmp_path):
+    common = sys.modules["_common"]
+    path = tmp_path / "runs.jsonl"
+    common.append_run(path, {"dataset": "usps", "method": "sddecc", "seed": 0, "acc": 0.5})
+    with path.open("a") as fh:
+        fh.write('{"dataset": "usps", "method": "sddecc", "se')  # a process killed while writing
+    with pytest.warns(UserWarning, match="not valid JSON"):
+        assert common.done_keys(path) == {("usps", "sddecc", 0)}
+    common.append_run(path, {"dataset": "usps", "method": "sddecc", "seed": 1, "acc": float("nan")})
+    common.append_run(path, {"dataset": "usps", "method": "sddecc", "seed": 0, "acc": 0.7})  # recorded twice
+    with pytest.warns(UserWarning, match="not valid JSON"):
+        runs = common.read_runs(path)
+    assert [(r["seed"], r["acc"]) for r in runs] == [(0, 0.7), (1, None)]  # the last of seed 0; NaN as null
+    assert len(path.read_text().splitlines()) == 4  # the next record started on a fresh line
