@@ -204,10 +204,6 @@ def test_runs_of_the_earlier_scripts_are_taken_over_when_the_protocol_matches(tm
              {**old, "method": "dec", "seed": 0, "config": "DEC(n_clusters=3, pretrained=<AE>, random_state=0)"},
              {**old, "method": "kmeans", "seed": 7, "config": "KMeans(n_clusters=3, random_state=7)"}]  # not in grid
     legacy.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    from graphclust.bench.cli import _dry_run
-
-    assert _dry_run(grid, tmp_path, [legacy]).startswith("g: 2 runs, 1 done (2 of them to take over from old.jsonl), "
-                                                         "1 to run")  # the stale one, before the take-over too
     assert import_legacy(legacy, grid, tmp_path) == 2
     assert import_legacy(legacy, grid, tmp_path) == 0  # nothing twice
     records = read_records(tmp_path / "g.jsonl")
@@ -304,6 +300,10 @@ def test_a_taken_over_run_with_its_full_config_is_checked_for_stale_settings(tmp
               "full_config": {**current, "max_iter": current["max_iter"] + 1, "random_state": 1}}]
     legacy = tmp_path / "old.jsonl"
     legacy.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    from graphclust.bench.cli import _dry_run
+
+    assert _dry_run(grid, tmp_path, [legacy]).startswith("g: 2 runs, 1 done (2 of them to take over from old.jsonl), "
+                                                         "1 to run")  # the stale one, before the take-over too
     assert import_legacy(legacy, grid, tmp_path) == 2
     records = read_records(tmp_path / "g.jsonl")
     assert records[0]["config"]["repr"] == "KMeans(n_clusters=3, random_state=0)"
