@@ -139,7 +139,9 @@ def write_report(path, *, rows: list[dict], records: list[dict], grid: Grid | No
     out += ["## Protocol", ""]
     out += ["- Every figure is the **final model** of a run: no epoch and no seed is chosen by looking at labels.",
             "- Mean ± std (population, ddof=0) over seeds; the seeds are the same for every method of a dataset, "
-            "and so is the graph (built once per dataset from its catalog recipe, or the dataset's own graph).",
+            "and so is the graph (built once per dataset from its catalog recipe, or the dataset's own graph), "
+            "except for a method that sets another kNN `n_neighbors` than the recipe's: it builds its own graph "
+            "with that k, and its records say so.",
             "- Hyperparameters are the estimators' defaults (the published ones) except where the configuration "
             "below states a per-dataset value."]
     if settings.get("monitor", True):

@@ -416,6 +416,7 @@ def fit_resumable(model, data, y=None, checkpoint=None) -> float:
         warnings.warn(f"the run's checkpoint is not this fit's, so it is deleted and the run starts afresh ({err})",
                       RuntimeWarning, stacklevel=2)
         Path(model.checkpoint).unlink(missing_ok=True)
+        start = time.perf_counter()  # the refused attempt (its graph, its checkpoint check) is not this fit's time
         model.fit(data, y=y)
     return time.perf_counter() - start + float((getattr(model, "resumed_", None) or {}).get("elapsed_s", 0.0))
 
