@@ -138,7 +138,10 @@ class SDDECC(BaseClusterer):
       vary and the decoder recovers 28% of the pixel variance; averaged, 13.7 nats, 10 of 10
       dimensions and 72%. The per-dimension mean is also the convention of the public Keras
       Deep InfoMax code whose global/local/prior design DDECN follows. ``"sum"`` keeps the
-      literal reading.
+      literal reading. That measurement concerns the prior KL of pretraining, a stage the paper
+      does not have; ``kl_reduction=("mean", "sum")`` keeps it averaged there and sums L_c, the
+      literal Eq. 19 in the joint stage (with "mean", λ2 · L_c pulls μ(x) toward the centres
+      about ten times less than with "sum"; benchmarks/results/sddecc.md reports both readings).
     - The global MI pairs z with μ(x) (see above); logs are natural (the paper writes log₂).
     - Conv maps reach the GCN average-pooled to at most 4×4 and flattened (``transfer_size``; see
       :class:`~graphclust.nn.sddecc.SDDECCModule`).
@@ -161,7 +164,8 @@ class SDDECC(BaseClusterer):
         transfer_size: side s of the pooled conv maps the GCN reads (4; None: unpooled, 1:
             global average pooling).
         kl_reduction: ``"mean"`` (default) or ``"sum"`` over the latent dimensions for the
-            prior KL and L_c (see above).
+            prior KL and L_c (see above); a pair (prior KL, L_c) sets them apart, e.g.
+            ``("mean", "sum")``.
         pretrain_epochs: DDECN epochs before joint training (30).
         gcn_warmup_steps: full-batch GCN steps before joint training (200).
         gcn_steps: full-batch GCN steps after every joint epoch (10).
@@ -257,13 +261,21 @@ class SDDECC(BaseClusterer):
                                              or not isinstance(self.n_neighbors, numbers.Integral)
                                              or self.n_neighbors < 1):
             raise ValueError(f"n_neighbors must be None or a positive int, got {self.n_neighbors!r}")
-        if self.kl_reduction not in ("mean", "sum"):
-            raise ValueError(f"kl_reduction must be 'mean' or 'sum', got {self.kl_reduction!r}")
+        self._kl_reductions()
         for name in ("use_mi", "use_gcn"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}")
 
+    def _kl_reductions(self) -> tuple[str, str]:
+        """(reduction of the prior KL, reduction of L_c) from ``kl_reduction``."""
+        value = self.kl_reduction
+        pair = (value, value) if isinstance(value, str) else tuple(value) if isinstance(value, (list, tuple)) else ()
+        if len(pair) != 2 or any(r not in ("mean", "sum") for r in pair):
+            raise ValueError(f"kl_reduction must be 'mean', 'sum' or a pair of them (prior KL, L_c), got {value!r}")
+        return pair
+
     def _fit(self, data, ctx: FitContext) -> FitResult:
+        prior_reduction, clu_reduction = self._kl_reductions()
         x = data.x.to(ctx.device)  # [N, F]
         n = x.shape[0]
         model = SDDECCModule(x.shape[1], getattr(data, "image_shape", None), self.n_clusters, self.channels,
@@ -315,7 +327,7 @@ class SDDECC(BaseClusterer):
 
             def step(idx: torch.Tensor | None) -> dict[str, torch.Tensor]:
                 return {"loss": joint_clustering_loss(gcn_forward(transfer), mu, logvar, means,
-                                                      reduction=self.kl_reduction)}
+                                                      reduction=clu_reduction)}
 
             records = train(step, gcn_optimizer, epochs=steps, n_samples=n, batch_size=None, generator=ctx.generator,
                             verbose=verbose, desc=desc)
@@ -345,7 +357,7 @@ class SDDECC(BaseClusterer):
                 enc = model.encode(xb)
                 z = model.sample(enc.mu, enc.logvar, ctx.generator)
                 terms = {"rec": frobenius_reconstruction_loss(model.decode(z), xb),
-                         "prior_kl": gaussian_prior_kl(enc.mu, enc.logvar, self.kl_reduction), **mi_terms(enc, z)}
+                         "prior_kl": gaussian_prior_kl(enc.mu, enc.logvar, prior_reduction), **mi_terms(enc, z)}
                 loss = terms["rec"] + self.lambda2 * terms["prior_kl"]
                 loss = loss + self.lambda1 * sum(terms.get(k, 0.0) for k in ("mi_global", "mi_local"))
                 return {"loss": loss, **terms}
@@ -395,7 +407,7 @@ class SDDECC(BaseClusterer):
                 y = block.y if idx is None else block.y[idx]  # [B, K], the GCN's, a constant here
             terms = {"rec": frobenius_reconstruction_loss(model.decode(z), xb),
                      "clu": joint_clustering_loss(y, enc.mu, enc.logvar, model.cluster_means,
-                                                  reduction=self.kl_reduction),
+                                                  reduction=clu_reduction),
                      **mi_terms(enc, z)}
             loss = terms["rec"] + self.lambda2 * terms["clu"]
             loss = loss + self.lambda1 * sum(terms.get(k, 0.0) for k in ("mi_global", "mi_local"))

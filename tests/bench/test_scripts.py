@@ -70,6 +70,16 @@ def test_runs_are_recorded_once_with_progress_and_tables(script, tmp_path, monke
     run(script, monkeypatch, "--only", "sddecc,convae_mi,convae,convae_mi")  # one new row, named twice
     assert "[1/1] usps ConvAE+MI seed 0" in capsys.readouterr().out
     assert [r["method"] for r in records(tmp_path / "sddecc.jsonl")] == ["sddecc", "convae", "convae_mi"]
+    assert "Readings of Eq. 19" not in (tmp_path / "sddecc.md").read_text()  # shown once the literal one ran
+
+    run(script, monkeypatch, "--only", "sddecc_lc_sum")  # the literal reading of Eq. 19, on request only
+    literal = records(tmp_path / "sddecc.jsonl")[-1]
+    assert literal["method"] == "sddecc_lc_sum" and literal["full_config"]["kl_reduction"] == ["mean", "sum"]
+    tables = (tmp_path / "sddecc.md").read_text()
+    assert "| usps | SDDECC, L_c summed (Eq. 19 literal) | 1 |" in tables.split("Readings of Eq. 19")[1]
+    for r in records(tmp_path / "sddecc.jsonl"):  # the code's label-free state, for every SDDECC row
+        code = r["code"]
+        assert code["rate_nats"] > 0 and 0 <= code["active_dims"] <= 4 and code["rec_explained"] <= 1
 
 
 def test_a_killed_run_resumes_from_its_checkpoint(script, tmp_path, monkeypatch):

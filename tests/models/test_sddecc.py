@@ -208,6 +208,8 @@ def test_monitoring_labels_do_not_change_the_result(images):
     ({"channels": ()}, "channels"),
     ({"latent": 0}, "latent"),
     ({"kl_reduction": "max"}, "kl_reduction"),
+    ({"kl_reduction": ("mean",)}, "kl_reduction"),
+    ({"kl_reduction": ("mean", "max")}, "kl_reduction"),
     ({"gcn_lr": 0.0}, "gcn_lr"),
 ])
 def test_bad_parameters_are_clear_errors(images, params, message):
@@ -334,3 +336,17 @@ def test_the_graph_the_gcn_ran_on_is_kept(images, fitted):
     torch.testing.assert_close(model.edge_index_, given.edge_index)  # the input's edges, as given
     no_gcn = SDDECC(n_clusters=3, use_gcn=False, random_state=0, **TINY).fit(x)
     assert no_gcn.edge_index_ is None and no_gcn.edge_weight_ is None
+
+
+def test_kl_reduction_pair_sets_the_prior_kl_and_l_c_apart(images):
+    x, _ = images
+    same = SDDECC(n_clusters=3, random_state=0, kl_reduction="mean", **TINY).fit(x)
+    pair = SDDECC(n_clusters=3, random_state=0, kl_reduction=("mean", "mean"), **TINY).fit(x)
+    np.testing.assert_array_equal(pair.soft_labels_, same.soft_labels_)
+    literal = SDDECC(n_clusters=3, random_state=0, kl_reduction=("mean", "sum"), **TINY).fit(x)
+    pretrain = [h for h in same.history_ if h["stage"] == "pretrain"]
+    assert [h for h in literal.history_ if h["stage"] == "pretrain"] == pretrain  # the prior KL: averaged in both
+    d = same.embedding_.shape[1]
+    warm = [h["loss"] for h in literal.history_ if h["stage"] == "gcn_warmup"]
+    warm_mean = [h["loss"] for h in same.history_ if h["stage"] == "gcn_warmup"]
+    assert warm[0] == pytest.approx(d * warm_mean[0], rel=1e-5)  # same start, L_c summed: d times the mean
