@@ -1,8 +1,10 @@
 """The losses of SDDECC (Fu, Lü, Liu, Wei, *Structured Deep Discriminant Embedded Coding Network
 for Image Clustering*, Laser & Optoelectronics Progress 58(6), 2021, Eqs. 9-19).
 
-Natural logarithms throughout: the paper writes log₂, which only rescales each term by
-1/ln 2 (absorbed by the weights λ1, λ2).
+Natural logarithms throughout. The paper writes log₂ in the MI and KL terms (not in the
+reconstruction), so in its units those terms are 1/ln 2 ≈ 1.44 times ours: with λ1, λ2 taken from
+its grids, the MI and clustering terms here weigh ln 2 ≈ 0.69 times the literal Eq. 19 against the
+reconstruction. Within the grids' own spread (λ2 ∈ [1, 2]), and not changed.
 """
 from __future__ import annotations
 
