@@ -77,6 +77,8 @@ def test_runs_are_recorded_once_with_progress_and_tables(script, tmp_path, monke
     assert literal["method"] == "sddecc_lc_sum" and literal["full_config"]["kl_reduction"] == ["mean", "sum"]
     tables = (tmp_path / "sddecc.md").read_text()
     assert "| usps | SDDECC, L_c summed (Eq. 19 literal) | 1 |" in tables.split("Readings of Eq. 19")[1]
+    note = tables.split("## Reading of L_c")[1]
+    assert f"- usps, seeds 0: ACC {literal['acc']:.4f} summed against" in note and "active dimensions of 10" in note
     for r in records(tmp_path / "sddecc.jsonl"):  # the code's label-free state, for every SDDECC row
         code = r["code"]
         assert code["rate_nats"] > 0 and 0 <= code["active_dims"] <= 4 and code["rec_explained"] <= 1
