@@ -9,7 +9,8 @@ import torch
 
 from ..base import BaseClusterer, FitContext, FitResult
 from ..graphs.normalize import gcn_norm
-from ..losses.sddecc import frobenius_reconstruction_loss, gaussian_prior_kl, joint_clustering_loss, js_mi_loss
+from ..losses.sddecc import (frobenius_reconstruction_loss, gaussian_prior_kl, joint_clustering_loss,
+                             joint_clustering_parts, js_mi_loss)
 from ..nn.sddecc import EncoderOutput, SDDECCModule
 from ..training import Callback, MonitorLabels, make_optimizer, train
 from ..training.checkpoint import FitCheckpoint, SaveEveryEpoch
@@ -201,7 +202,8 @@ class SDDECC(BaseClusterer):
     :class:`~graphclust.nn.sddecc.SDDECCModule`), ``history_`` (one record per epoch with
     ``stage`` "pretrain", "gcn_warmup" (one per step; the last has ``agreement``, the share of
     argmax Y equal to the posterior's) or "joint" (with ``delta_label``, the share of labels that
-    changed in the epoch, when the GCN is used), each loss term, and ``acc``/``nmi``/``ari``/``f1``
+    changed in the epoch, when the GCN is used), each loss term (L_c also in its three parts
+    ``clu_dist``, ``clu_var``, ``clu_cat``, :func:`~graphclust.losses.sddecc.joint_clustering_parts`), and ``acc``/``nmi``/``ari``/``f1``
     of the joint stage when labels were given, for monitoring only).
     """
 
@@ -414,7 +416,9 @@ class SDDECC(BaseClusterer):
                      **mi_terms(enc, z)}
             loss = terms["rec"] + self.lambda2 * terms["clu"]
             loss = loss + self.lambda1 * sum(terms.get(k, 0.0) for k in ("mi_global", "mi_local"))
-            return {"loss": loss, **terms}
+            with torch.no_grad():  # L_c's three parts, logged only
+                parts = joint_clustering_parts(y, enc.mu, enc.logvar, model.cluster_means, reduction=clu_reduction)
+            return {"loss": loss, **terms, **parts}
 
         joint = [p for name, p in model.named_parameters()
                  if not name.startswith("gcn.") and (self.use_mi or "_disc." not in name)]

@@ -157,7 +157,9 @@ def test_full_model_clusters_easy_images(images, fitted):
     assert warmup[-1]["loss"] < warmup[0]["loss"]
     assert all(0.0 <= h["delta_label"] <= 1.0 for h in fitted.history_ if h["stage"] == "joint")
     assert {"loss", "rec", "prior_kl", "mi_global", "mi_local"} <= set(fitted.history_[0])
-    assert {"loss", "rec", "clu", "mi_global", "mi_local"} <= set(fitted.history_[-1])
+    assert {"loss", "rec", "clu", "mi_global", "mi_local", "clu_dist", "clu_var", "clu_cat"} <= set(fitted.history_[-1])
+    last = fitted.history_[-1]
+    assert last["clu_dist"] + last["clu_var"] + last["clu_cat"] == pytest.approx(last["clu"], rel=1e-4)
 
 
 @pytest.mark.parametrize("use_mi, use_gcn", [(False, False), (True, False), (False, True)])
