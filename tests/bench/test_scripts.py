@@ -140,3 +140,21 @@ def test_the_scripts_results_file_survives_a_torn_line_and_keeps_one_record_per_
         runs = common.read_runs(path)
     assert [(r["seed"], r["acc"]) for r in runs] == [(0, 0.7), (1, None)]  # the last of seed 0; NaN as null
     assert len(path.read_text().splitlines()) == 4  # the next record started on a fresh line
+
+
+def test_sdcn_of_the_sddecc_script_is_the_run_of_the_graph_script(script, tmp_path, monkeypatch):
+    """Both scripts give SDCN the dataset's shared kNN graph, so a seed gives one run, whichever made it."""
+    from graphclust.cli import prepare_graph
+
+    monkeypatch.setitem(script.sources.__globals__, "RESULTS", tmp_path)
+    data = script.load_dataset("usps")
+    data.graph_recipe = {"n_neighbors": 3}
+    monkeypatch.setattr(script, "load_dataset", lambda name, root=None: data)
+    fast = {"pretrain_epochs": 2, "epochs": 3, "n_init": 2}
+    graph_script = sys.modules["reproduce_graph"]
+    monkeypatch.setitem(graph_script.CONFIGS, ("usps", "sdcn"), fast)
+    run(script, monkeypatch, "--only", "sdcn")
+    recorded, = [r for r in records(tmp_path / "graph_methods.jsonl") if r["method"] == "sdcn"]
+    shared = prepare_graph(type(data)(x=data.x, y=data.y, graph_recipe=data.graph_recipe), verbose=False)
+    again = graph_script.run_graph_method(shared, "usps", "sdcn", 0, tmp_path / "again.jsonl", verbose=False)
+    assert recorded["acc"] == again["acc"] and recorded["nmi"] == again["nmi"]
