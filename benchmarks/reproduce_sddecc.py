@@ -47,6 +47,8 @@ from reproduce_baselines import run_baseline_seed  # noqa: E402
 from reproduce_graph import run_graph_method  # noqa: E402
 
 from graphclust.bench.aggregate import format_mean_std, mean_std  # noqa: E402
+from graphclust.bench.grid import RunSpec  # noqa: E402
+from graphclust.bench.runner import config_changes  # noqa: E402
 from graphclust.cli import prepare_graph, versions  # noqa: E402
 from graphclust.data import load_dataset  # noqa: E402
 from graphclust.metrics import evaluate  # noqa: E402
@@ -222,6 +224,30 @@ def readings_note(runs: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def settings_changed(runs: list[dict]) -> list[str]:
+    """One line per (dataset, row) of ``OWN_ROWS`` whose recorded runs were made with other settings
+    than the row's estimator has now (a default changed since): the tables would average them with
+    today's. Compared with :func:`graphclust.bench.runner.config_changes`, as the grid does."""
+    changed: dict[tuple, tuple[dict, list]] = {}  # (dataset, row) -> (changed settings, seeds)
+    for run in runs:
+        if run["method"] not in OWN_ROWS or "full_config" not in run:
+            continue
+        method, extra = OWN_ROWS[run["method"]]
+        params = {**(SDDECC_EPOCHS.get(run["dataset"], {}) if method == "sddecc" else {}), **extra}
+        record = {"status": "ok", "config": run["full_config"], "n_clusters": run["full_config"].get("n_clusters")}
+        diff = config_changes(record, RunSpec(run["dataset"], method, run["seed"], params))
+        if diff:
+            settings, seeds = changed.setdefault((run["dataset"], run["method"]), ({}, []))
+            settings.update(diff)
+            seeds.append(run["seed"])
+    lines = []
+    for (dataset, row), (diff, seeds) in changed.items():
+        what = "; ".join(f"{k}: {old!r} recorded, {new!r} now" for k, (old, new) in diff.items())
+        lines.append(f"- {dataset} / {ROW_NAMES[row]}, seeds {', '.join(map(str, seeds))}: made with other "
+                     f"settings than today's ({what}); rerun them (delete their records) before comparing.")
+    return lines
+
+
 def write_tables(datasets) -> str:
     """``sddecc.md``: Table 3 and Table 4, rows gathered from every source file."""
     runs = []
@@ -253,6 +279,11 @@ def write_tables(datasets) -> str:
         mine = [dict(run, method=ROW_NAMES[run["method"]]) for run in mine]
         paper = {(d, ROW_NAMES[r]): v for (d, r), v in PAPER.items()}
         parts.append(f"## {title}\n\n" + summary_table(mine, paper) + "\n")
+    changed = settings_changed(runs)
+    if changed:
+        parts.append("## Runs made under other settings\n\n" + "\n".join(changed) + "\n")
+        print("warning: some recorded runs were made with other settings than today's:\n" + "\n".join(changed),
+              file=sys.stderr, flush=True)
     parts.append(MI_NOTE)
     if readings_note(runs):
         parts.append(readings_note(runs))

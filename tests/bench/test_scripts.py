@@ -158,3 +158,13 @@ def test_sdcn_of_the_sddecc_script_is_the_run_of_the_graph_script(script, tmp_pa
     shared = prepare_graph(type(data)(x=data.x, y=data.y, graph_recipe=data.graph_recipe), verbose=False)
     again = graph_script.run_graph_method(shared, "usps", "sdcn", 0, tmp_path / "again.jsonl", verbose=False)
     assert recorded["acc"] == again["acc"] and recorded["nmi"] == again["nmi"]
+
+
+def test_runs_made_under_other_settings_are_flagged(script, tmp_path, monkeypatch, capsys):
+    run(script, monkeypatch, "--only", "convae")
+    assert "other settings" not in (tmp_path / "sddecc.md").read_text()
+    monkeypatch.setitem(script.SDDECC_EPOCHS, "usps", {**TINY_SDDECC, "epochs": 3})  # as if a default changed
+    script.write_tables(["usps"])
+    text = (tmp_path / "sddecc.md").read_text()
+    assert "- usps / ConvAE, seeds 0: made with other settings than today's (epochs: 2 recorded, 3 now)" in text
+    assert "other settings" in capsys.readouterr().err
