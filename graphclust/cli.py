@@ -147,8 +147,12 @@ def cmd_run(args) -> int:
             own = {k: v for k, v in params.items() if k in cls._param_names()}
             model = make_method(name, n_clusters=n_clusters, random_state=seed, device=args.device,
                                 verbose=not args.quiet, **own)
+            features = graph_input(model, data)
+            if features is not data and seed == args.seed_start and not args.quiet:
+                print(f"  {name}: builds its own {model.n_neighbors}-NN graph (the shared one has another k)",
+                      file=sys.stderr)
             start = time.perf_counter()
-            labels = model.fit_predict(graph_input(model, data))
+            labels = model.fit_predict(features)
             elapsed = time.perf_counter() - start
             scores = evaluate(y, labels)
             run = {"method": name, "seed": seed, "time": elapsed, **scores, "params": repr(model)}

@@ -60,11 +60,13 @@ def test_param_values_are_parsed(text, value):
 
 
 def test_sddecc_runs_from_the_cli_on_images(capsys):
-    code = main(["run", "--method", "sddecc", "--dataset", "digits", "--seeds", "1", "--quiet",
+    code = main(["run", "--method", "sddecc", "--dataset", "digits", "--seeds", "1",
                  "--param", "pretrain_epochs=2", "--param", "epochs=2", "--param", "gcn_warmup_steps=5",
                  "--param", "gcn_steps=2"])
     assert code == 0
-    assert "| sddecc | 1 |" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "| sddecc | 1 |" in out
+    assert "sddecc: builds its own 3-NN graph (the shared one has another k)" in err  # digits' recipe: k = 10
 
 
 def test_a_method_that_sets_another_k_builds_its_own_knn_graph():
