@@ -87,19 +87,26 @@ def graph_input(model, data):
     the raw dataset. Native graphs (Cora, ACM, ...) are always shared.
     """
     import copy
+
+    if data.edge_index is None or not builds_own_graph(model, data):
+        return data
+    own = copy.copy(data)  # PyG: a new store sharing the tensors
+    own.edge_index = own.edge_weight = None
+    return own
+
+
+def builds_own_graph(model, data) -> bool:
+    """Whether ``model`` builds its own kNN graph of ``data`` rather than use the shared one of the
+    dataset's recipe: it sets ``n_neighbors`` to another k (see :func:`graph_input`)."""
     import inspect
 
     from .graphs.knn import knn_graph
 
     recipe = getattr(data, "graph_recipe", None)
     k = getattr(model, "n_neighbors", None)
-    if not recipe or k is None or data.edge_index is None:
-        return data
-    if k == recipe.get("n_neighbors", inspect.signature(knn_graph).parameters["n_neighbors"].default):
-        return data
-    own = copy.copy(data)  # PyG: a new store sharing the tensors
-    own.edge_index = own.edge_weight = None
-    return own
+    if not recipe or k is None:
+        return False
+    return k != recipe.get("n_neighbors", inspect.signature(knn_graph).parameters["n_neighbors"].default)
 
 
 def format_table(rows: list[dict]) -> str:
@@ -137,25 +144,29 @@ def cmd_run(args) -> int:
     n_clusters = args.n_clusters or int(data.y.max()) + 1
     print(f"{args.dataset}: {data.num_nodes} samples x {data.x.shape[1]} features, {n_clusters} clusters",
           file=sys.stderr)
-    data = prepare_graph(data, verbose=not args.quiet)
+    def model(name: str, seed: int):
+        own = {k: v for k, v in params.items() if k in get_method(name)._param_names()}
+        return make_method(name, n_clusters=n_clusters, random_state=seed, device=args.device,
+                           verbose=not args.quiet, **own)
+
+    # the shared kNN graph is built only when a method will run on it (MNIST: about 2 minutes)
+    if any(get_method(name).uses_graph and not builds_own_graph(model(name, 0), data) for name in methods):
+        data = prepare_graph(data, verbose=not args.quiet)
     y = data.y.numpy()
     record = {"dataset": args.dataset, "n_clusters": n_clusters, "versions": versions(), "runs": [], "summary": []}
     for name in methods:
         runs = []
         for seed in range(args.seed_start, args.seed_start + args.seeds):
-            cls = get_method(name)
-            own = {k: v for k, v in params.items() if k in cls._param_names()}
-            model = make_method(name, n_clusters=n_clusters, random_state=seed, device=args.device,
-                                verbose=not args.quiet, **own)
-            features = graph_input(model, data)
-            if features is not data and seed == args.seed_start and not args.quiet:
-                print(f"  {name}: builds its own {model.n_neighbors}-NN graph (the shared one has another k)",
+            estimator = model(name, seed)
+            features = graph_input(estimator, data)
+            if builds_own_graph(estimator, data) and seed == args.seed_start and not args.quiet:
+                print(f"  {name}: builds its own {estimator.n_neighbors}-NN graph (the dataset's recipe has another k)",
                       file=sys.stderr)
             start = time.perf_counter()
-            labels = model.fit_predict(features)
+            labels = estimator.fit_predict(features)
             elapsed = time.perf_counter() - start
             scores = evaluate(y, labels)
-            run = {"method": name, "seed": seed, "time": elapsed, **scores, "params": repr(model)}
+            run = {"method": name, "seed": seed, "time": elapsed, **scores, "params": repr(estimator)}
             runs.append(run)
             record["runs"].append(run)
             print(f"  {name} seed {seed}: " + " ".join(f"{m}={scores[m]:.4f}" for m in METRICS)

@@ -66,7 +66,8 @@ def test_sddecc_runs_from_the_cli_on_images(capsys):
     assert code == 0
     out, err = capsys.readouterr()
     assert "| sddecc | 1 |" in out
-    assert "sddecc: builds its own 3-NN graph (the shared one has another k)" in err  # digits' recipe: k = 10
+    assert "sddecc: builds its own 3-NN graph (the dataset's recipe has another k)" in err  # digits: k = 10
+    assert "kNN graph" not in err  # the shared one is not built: no method would run on it
 
 
 def test_a_method_that_sets_another_k_builds_its_own_knn_graph():
