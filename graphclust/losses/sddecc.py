@@ -75,7 +75,7 @@ def gaussian_prior_kl(mu: torch.Tensor, logvar: torch.Tensor, reduction: str = "
 
 
 def joint_clustering_loss(y_prob: torch.Tensor, z: torch.Tensor, logvar: torch.Tensor, cluster_means: torch.Tensor,
-                          eps: float = 1e-12, reduction: str = "sum") -> torch.Tensor:
+                          eps: float = 1e-12, reduction: str = "sum", return_parts: bool = False):
     """SDDECC's joint clustering loss (Eq. 18): the KL divergence between the encoder-GCN
     posterior p(y|z) p(z|x) and the generative model q(z|y) q(y), averaged over samples.
 
@@ -105,15 +105,16 @@ def joint_clustering_loss(y_prob: torch.Tensor, z: torch.Tensor, logvar: torch.T
     of the paper's public antecedent (a VAE with a Gaussian-mixture prior) uses a sampled z in
     ½||z − μ_y||² and drops the σ² term; both have the same expectation.
 
+        return_parts: also return L_c's three parts, each averaged over samples and reduced over
+            the latent dimensions like L_c, detached (for logging); they sum to L_c:
+
+                clu_dist = E_i Σ_y Y_iy · ½ ||m_i − μ_y||²      (pull toward the cluster means)
+                clu_var  = E_i ½ Σ_d (σ_id² − 1 − log σ_id²)     (the posterior variances against 1)
+                clu_cat  = E_i Σ_y Y_iy log(K · Y_iy)            (KL of Y_i from uniform)
+
     Returns:
-        Scalar tensor (>= 0).
+        Scalar tensor (>= 0); with ``return_parts``, (that tensor, {"clu_dist", "clu_var", "clu_cat"}).
     """
-    mean_term, var_term, cat_term = _joint_terms(y_prob, z, logvar, cluster_means, eps)
-    return _reduce_latent(mean_term + var_term + cat_term, z.shape[1], reduction)
-
-
-def _joint_terms(y_prob, z, logvar, cluster_means, eps):
-    """The three per-sample parts of KL_i (see :func:`joint_clustering_loss`), each [N]."""
     _check_gaussian(z, logvar)
     if y_prob.dim() != 2 or y_prob.shape[0] != z.shape[0]:
         raise ValueError(f"y_prob must have shape [N, K] with N={z.shape[0]}, got {tuple(y_prob.shape)}")
@@ -125,23 +126,11 @@ def _joint_terms(y_prob, z, logvar, cluster_means, eps):
     mean_term = 0.5 * (y_prob * sq_dist).sum(dim=1)  # [N]
     var_term = 0.5 * (logvar.exp() - 1.0 - logvar).sum(dim=1)  # [N]
     cat_term = (y_prob * (math.log(k) + torch.log(y_prob.clamp_min(eps)))).sum(dim=1)  # [N]
-    return mean_term, var_term, cat_term
-
-
-def joint_clustering_parts(y_prob: torch.Tensor, z: torch.Tensor, logvar: torch.Tensor,
-                           cluster_means: torch.Tensor, eps: float = 1e-12,
-                           reduction: str = "sum") -> dict[str, torch.Tensor]:
-    """The three parts of L_c (:func:`joint_clustering_loss`, same arguments), each averaged over
-    samples and reduced over the latent dimensions like it, for logging; they sum to L_c:
-
-        clu_dist = E_i Σ_y Y_iy · ½ ||m_i − μ_y||²          (pull toward the cluster means)
-        clu_var  = E_i ½ Σ_d (σ_id² − 1 − log σ_id²)         (the posterior variances against 1)
-        clu_cat  = E_i Σ_y Y_iy log(K · Y_iy)                (KL of Y_i from uniform)
-    """
-    d = z.shape[1]
-    names = ("clu_dist", "clu_var", "clu_cat")
-    return {name: _reduce_latent(term, d, reduction)
-            for name, term in zip(names, _joint_terms(y_prob, z, logvar, cluster_means, eps))}
+    loss = _reduce_latent(mean_term + var_term + cat_term, z.shape[1], reduction)
+    if not return_parts:
+        return loss
+    terms = {"clu_dist": mean_term, "clu_var": var_term, "clu_cat": cat_term}
+    return loss, {name: _reduce_latent(term.detach(), z.shape[1], reduction) for name, term in terms.items()}
 
 
 def frobenius_reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

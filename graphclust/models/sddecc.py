@@ -9,8 +9,7 @@ import torch
 
 from ..base import BaseClusterer, FitContext, FitResult
 from ..graphs.normalize import gcn_norm
-from ..losses.sddecc import (frobenius_reconstruction_loss, gaussian_prior_kl, joint_clustering_loss,
-                             joint_clustering_parts, js_mi_loss)
+from ..losses.sddecc import frobenius_reconstruction_loss, gaussian_prior_kl, joint_clustering_loss, js_mi_loss
 from ..nn.sddecc import EncoderOutput, SDDECCModule
 from ..training import Callback, MonitorLabels, make_optimizer, train
 from ..training.checkpoint import FitCheckpoint, SaveEveryEpoch
@@ -203,8 +202,8 @@ class SDDECC(BaseClusterer):
     ``stage`` "pretrain", "gcn_warmup" (one per step; the last has ``agreement``, the share of
     argmax Y equal to the posterior's) or "joint" (with ``delta_label``, the share of labels that
     changed in the epoch, when the GCN is used), each loss term (L_c also in its three parts
-    ``clu_dist``, ``clu_var``, ``clu_cat``, :func:`~graphclust.losses.sddecc.joint_clustering_parts`), and ``acc``/``nmi``/``ari``/``f1``
-    of the joint stage when labels were given, for monitoring only).
+    ``clu_dist``, ``clu_var``, ``clu_cat``, :func:`~graphclust.losses.sddecc.joint_clustering_loss`), and
+    ``acc``/``nmi``/``ari``/``f1`` of the joint stage when labels were given, for monitoring only).
     """
 
     uses_graph = True
@@ -410,14 +409,12 @@ class SDDECC(BaseClusterer):
                 y = model.latent_posterior(enc.mu)  # [B, K]
             else:
                 y = block.y if idx is None else block.y[idx]  # [B, K], the GCN's, a constant here
-            terms = {"rec": frobenius_reconstruction_loss(model.decode(z), xb),
-                     "clu": joint_clustering_loss(y, enc.mu, enc.logvar, model.cluster_means,
-                                                  reduction=clu_reduction),
-                     **mi_terms(enc, z)}
+            rec = frobenius_reconstruction_loss(model.decode(z), xb)
+            clu, parts = joint_clustering_loss(y, enc.mu, enc.logvar, model.cluster_means, reduction=clu_reduction,
+                                               return_parts=True)  # parts: L_c's three terms, logged only
+            terms = {"rec": rec, "clu": clu, **mi_terms(enc, z)}
             loss = terms["rec"] + self.lambda2 * terms["clu"]
             loss = loss + self.lambda1 * sum(terms.get(k, 0.0) for k in ("mi_global", "mi_local"))
-            with torch.no_grad():  # L_c's three parts, logged only
-                parts = joint_clustering_parts(y, enc.mu, enc.logvar, model.cluster_means, reduction=clu_reduction)
             return {"loss": loss, **terms, **parts}
 
         joint = [p for name, p in model.named_parameters()

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from graphclust.losses.sddecc import (frobenius_reconstruction_loss, gaussian_prior_kl, joint_clustering_loss,
-                                      joint_clustering_parts, js_mi_loss)
+                                      js_mi_loss)
 
 LN2 = math.log(2)
 
@@ -70,9 +70,11 @@ def test_joint_clustering_loss_two_samples_by_hand():
     means = torch.tensor([[0.0], [2.0]])
     assert joint_clustering_loss(y, m, logvar, means).item() == pytest.approx(0.5 + 0.25 * LN2, rel=1e-6)
     # its parts, each the mean over the two samples
-    parts = {k: v.item() for k, v in joint_clustering_parts(y, m, logvar, means).items()}
+    loss, parts = joint_clustering_loss(y, m, logvar, means, return_parts=True)
+    assert loss.item() == pytest.approx(0.5 + 0.25 * LN2, rel=1e-6)
+    parts = {k: v.item() for k, v in parts.items()}
     assert parts == pytest.approx({"clu_dist": 0.25, "clu_var": 0.25 * (1 - LN2), "clu_cat": 0.5 * LN2}, rel=1e-6)
-    halved = joint_clustering_parts(y, m, logvar, means, reduction="mean")  # d = 1: the same
+    _, halved = joint_clustering_loss(y, m, logvar, means, reduction="mean", return_parts=True)  # d = 1: the same
     assert {k: v.item() for k, v in halved.items()} == pytest.approx(parts, rel=1e-6)
 
 
