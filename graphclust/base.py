@@ -205,7 +205,7 @@ class BaseClusterer:
         k=3, heat) unless the estimator sets ``n_neighbors``; an empty graph is an error.
         """
         from .graphs.inputs import validate_graph
-        from .graphs.knn import knn_graph
+        from .graphs.knn import DEFAULT_NEIGHBORS, knn_graph
 
         if data.edge_index is not None:
             edge_index, edge_weight = data.edge_index, data.edge_weight
@@ -214,7 +214,7 @@ class BaseClusterer:
             k = getattr(self, "n_neighbors", None)
             if k is not None:
                 recipe["n_neighbors"] = k
-            recipe.setdefault("n_neighbors", 10)
+            recipe.setdefault("n_neighbors", DEFAULT_NEIGHBORS)
             edge_index, edge_weight = knn_graph(data.x, random_state=ctx.seed(), **recipe)
         validate_graph(edge_index, data.num_nodes)
         return edge_index, edge_weight

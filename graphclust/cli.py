@@ -98,15 +98,13 @@ def graph_input(model, data):
 def builds_own_graph(model, data) -> bool:
     """Whether ``model`` builds its own kNN graph of ``data`` rather than use the shared one of the
     dataset's recipe: it sets ``n_neighbors`` to another k (see :func:`graph_input`)."""
-    import inspect
-
-    from .graphs.knn import knn_graph
+    from .graphs.knn import DEFAULT_NEIGHBORS
 
     recipe = getattr(data, "graph_recipe", None)
     k = getattr(model, "n_neighbors", None)
     if not recipe or k is None:
         return False
-    return k != recipe.get("n_neighbors", inspect.signature(knn_graph).parameters["n_neighbors"].default)
+    return k != recipe.get("n_neighbors", DEFAULT_NEIGHBORS)
 
 
 def format_table(rows: list[dict]) -> str:

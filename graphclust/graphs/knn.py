@@ -23,8 +23,10 @@ from torch_geometric.utils import coalesce
 
 from .inputs import _features
 
-__all__ = ["knn_graph", "KNNGraph", "knn_recall", "METRICS", "WEIGHTS", "BACKENDS", "RECIPES", "SYMMETRIZE"]
+__all__ = ["knn_graph", "KNNGraph", "knn_recall", "DEFAULT_NEIGHBORS", "METRICS", "WEIGHTS", "BACKENDS", "RECIPES",
+           "SYMMETRIZE"]
 
+DEFAULT_NEIGHBORS = 10  # k when neither the caller nor a dataset's recipe sets one
 METRICS = ("euclidean", "cosine", "ip")
 WEIGHTS = ("binary", "heat", "cosine")
 BACKENDS = ("faiss", "faiss-hnsw", "faiss-ivf", "sklearn")
@@ -37,7 +39,7 @@ _CHUNK_ELEMENTS = 1 << 24  # bound on temporary [chunk, F] arrays when scoring e
 
 def knn_graph(
     x: Any,
-    n_neighbors: int = 10,
+    n_neighbors: int = DEFAULT_NEIGHBORS,
     *,
     metric: str = "euclidean",
     weight: str = "binary",
@@ -169,7 +171,7 @@ class KNNGraph:
 
     def __init__(
         self,
-        n_neighbors: int = 10,
+        n_neighbors: int = DEFAULT_NEIGHBORS,
         *,
         metric: str = "euclidean",
         weight: str = "binary",
