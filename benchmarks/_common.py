@@ -92,10 +92,10 @@ def best_epoch_acc(history: list[dict]) -> float | None:
     return max(values) if values else None
 
 
-def mean_std(values: list[float]) -> str:
+def mean_std(values: list[float], digits: int = 4) -> str:
     """"0.7026 ± 0.0317" over the values; a lone value without "± 0.0000" (it has no spread). The
-    harness's own formatter (:func:`graphclust.bench.aggregate.mean_std`), at 4 digits."""
-    return format_mean_std(*aggregate_mean_std(values), 4)
+    harness's own formatter (:func:`graphclust.bench.aggregate.mean_std`), at ``digits`` digits."""
+    return format_mean_std(*aggregate_mean_std(values), digits)
 
 
 def summary_table(runs: list[dict], paper: dict | None = None) -> str:

@@ -41,16 +41,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (BEST_EPOCH_KEY, RESULTS, append_run, best_epoch_acc, checkpointed_fit,  # noqa: E402
-                     done_keys, drop_checkpoint, model_config, parse_run_args, peak_rss_mib, read_runs, run_parser,
-                     summary_table)
+                     done_keys, drop_checkpoint, mean_std, model_config, parse_run_args, peak_rss_mib, read_runs,
+                     run_parser, summary_table)
 from reproduce_baselines import run_baseline_seed  # noqa: E402
 from reproduce_graph import run_graph_method  # noqa: E402
 
-from graphclust.bench.aggregate import format_mean_std, mean_std  # noqa: E402
 from graphclust.bench.grid import RunSpec  # noqa: E402
 from graphclust.bench.runner import config_changes  # noqa: E402
 from graphclust.cli import prepare_graph, versions  # noqa: E402
 from graphclust.data import load_dataset  # noqa: E402
+from graphclust.losses import gaussian_prior_kl  # noqa: E402
 from graphclust.metrics import evaluate  # noqa: E402
 from graphclust.registry import make_method  # noqa: E402
 
@@ -128,7 +128,7 @@ def code_stats(model, data) -> dict:
     with torch.no_grad():
         for chunk in x.split(2048):
             enc = module.encode(chunk.to(device))
-            rate += float((0.5 * (enc.mu.pow(2) + enc.logvar.exp() - 1 - enc.logvar)).sum())
+            rate += float(gaussian_prior_kl(enc.mu, enc.logvar)) * len(chunk)  # the chunk's mean, summed over d
             squared += float((module.decode(enc.mu).cpu() - chunk).pow(2).sum())
     mu = torch.as_tensor(model.embedding_)
     return {"rate_nats": rate / len(x), "active_dims": int((mu.var(dim=0) >= 0.01).sum()),
@@ -191,9 +191,6 @@ def readings_note(runs: list[dict]) -> str:
     if not literal:
         return ""
 
-    def fmt(values, digits):
-        return format_mean_std(*mean_std(values), digits)
-
     lines = ["## Reading of L_c: averaged or summed over the latent dimensions\n",
              "Eq. 19 sums L_c over the d = 10 latent dimensions; the default averages it (`kl_reduction=\"mean\"`), "
              "a reading chosen without labels for the prior KL of pretraining, where the summed KL squeezed the code "
@@ -205,14 +202,14 @@ def readings_note(runs: list[dict]) -> str:
         seeds = [r["seed"] for r in lit]
         default = [r for r in runs if r["method"] == "sddecc" and r["dataset"] == dataset and r["seed"] in seeds]
         code = {k: [r["code"][k] for r in lit if "code" in r] for k in ("rate_nats", "active_dims", "rec_explained")}
-        lines.append(f"- {dataset}, seeds {', '.join(map(str, seeds))}: ACC {fmt([r['acc'] for r in lit], 4)} "
-                     f"summed against {fmt([r['acc'] for r in default], 4)} averaged (the default's runs of "
+        lines.append(f"- {dataset}, seeds {', '.join(map(str, seeds))}: ACC {mean_std([r['acc'] for r in lit], 4)} "
+                     f"summed against {mean_std([r['acc'] for r in default], 4)} averaged (the default's runs of "
                      "the same seeds).")
         if code["rate_nats"]:
             lines.append(f"- The code at the end of joint training (label-free, `code` in the records), summed: "
-                         f"{fmt(code['rate_nats'], 1)} nats (mean KL to N(0, I)), "
-                         f"{fmt(code['active_dims'], 0)} active dimensions of 10, and the decoder recovers "
-                         f"{fmt([100 * v for v in code['rec_explained']], 1)}% of the pixel variance from μ(x).")
+                         f"{mean_std(code['rate_nats'], 1)} nats (mean KL to N(0, I)), "
+                         f"{mean_std(code['active_dims'], 0)} active dimensions of 10, and the decoder recovers "
+                         f"{mean_std([100 * v for v in code['rec_explained']], 1)}% of the pixel variance from μ(x).")
         for (d, seed), ref in DEFAULT_CODE.items():
             if d == dataset:
                 lines.append(f"- Averaged, seed {seed} (measured once): {ref['rate_nats']:.1f} nats, "
@@ -285,8 +282,9 @@ def write_tables(datasets) -> str:
         print("warning: some recorded runs were made with other settings than today's:\n" + "\n".join(changed),
               file=sys.stderr, flush=True)
     parts.append(MI_NOTE)
-    if readings_note(runs):
-        parts.append(readings_note(runs))
+    readings = readings_note(runs)
+    if readings:
+        parts.append(readings)
     from sddecc_diagnostics import gcn_note  # imports this module
 
     note = gcn_note()
