@@ -4,8 +4,9 @@ for Image Clustering*, Laser & Optoelectronics Progress 58(6), 2021, Eqs. 9-19).
 Natural logarithms throughout. The paper writes log₂ in the MI and KL terms (not in the
 reconstruction), so in its units those terms are 1/ln 2 ≈ 1.44 times ours: with λ1, λ2 taken from
 its grids, the MI and clustering terms here weigh ln 2 ≈ 0.69 times the literal Eq. 19 against the
-reconstruction. Not changed: in the paper's units our λ1 = 0.01 is 0.014, inside its grid
-[0.001, 0.1], and λ2 = 1.5 is 2.2, just above its grid's top (2).
+reconstruction. Not changed: λ·(term in nats) = (λ·ln 2)·(term in bits), so in the paper's units
+our λ1 = 0.01 is 0.0069 and λ2 = 1.5 is 1.04, both inside its grids ([0.001, 0.1] and [1, 2]).
+(Taken in bits, λ2 = 1.5 would be 1.5 / ln 2 = 2.16 here.)
 """
 from __future__ import annotations
 
