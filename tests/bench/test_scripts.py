@@ -168,3 +168,24 @@ def test_runs_made_under_other_settings_are_flagged(script, tmp_path, monkeypatc
     text = (tmp_path / "sddecc.md").read_text()
     assert "- usps / ConvAE, seeds 0: made with other settings than today's (epochs: 2 recorded, 3 now)" in text
     assert "other settings" in capsys.readouterr().err
+
+
+def test_a_rerun_supersedes_the_record_and_says_whether_it_reproduced(script, tmp_path, monkeypatch, capsys):
+    run(script, monkeypatch, "--only", "sddecc")
+    (first,) = records(tmp_path / "sddecc.jsonl")
+    assert "Runs made again" not in (tmp_path / "sddecc.md").read_text()
+    run(script, monkeypatch, "--only", "sddecc", "--rerun")
+    assert f"the record it replaces: acc={first['acc']:.4f}" in capsys.readouterr().out
+    old, new = records(tmp_path / "sddecc.jsonl")
+    assert new["replaces"] == {k: first[k] for k in ("acc", "nmi", "ari", "f1", "time", "versions")}
+    assert new["acc"] == first["acc"] and new["code"] == first["code"]  # one thread, same seed: the same run
+    note = (tmp_path / "sddecc.md").read_text().split("## Runs made again")[1]
+    assert "1 of 1 reruns gave exactly the scores" in note
+    assert f"- usps / SDDECC (ConvAE+MI+GCN), seed 0: ACC {first['acc']:.4f} recorded" in note
+
+    changed = dict(new, acc=new["acc"] + 0.01)  # as if today's code gave another result
+    script.append_run(tmp_path / "sddecc.jsonl", changed)
+    note = script.write_tables(["usps"]).split("## Runs made again")[1]
+    assert "0 of 1 reruns" in note and "a change of +1.00 points" in note
+    table = script.write_tables(["usps"]).split("## Table 4")[0]
+    assert f"| usps | SDDECC (ConvAE+MI+GCN) | 1 | {changed['acc']:.4f}" in table  # the tables hold the rerun
