@@ -318,7 +318,7 @@ def _malloc_env(malloc: str):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-root", default=os.environ.get("GRAPHCLUST_DATA", "../shared/data"))
+    parser.add_argument("--data-root", default=None, help="default: $GRAPHCLUST_DATA, else <repo>/datasets")
     parser.add_argument("--datasets", default="usps,citeseer,mnist")
     parser.add_argument("--models", default=",".join(m for m in MODELS if m != "ae"))
     parser.add_argument("--malloc", default="default,hugepages",

@@ -25,7 +25,8 @@ Usage::
     GRAPHCLUST_DATA=/path/to/data python benchmarks/knn_speed.py --data-root /other/root
 
 MNIST is read from ``<data-root>/mnist/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz``
-(``<data-root>`` = ``--data-root``, else ``$GRAPHCLUST_DATA``, else ``/work/shared/data``) and
+(``<data-root>`` = ``--data-root``, else ``$GRAPHCLUST_DATA``, else the repository's ``datasets/``, as
+everywhere in the package) and
 scaled to [0, 1] float32. This script is never imported by the package.
 """
 
@@ -54,7 +55,7 @@ DEFAULT_BACKENDS = ("faiss", "faiss-hnsw", "faiss-ivf", "sklearn")
 # ---------------------------------------------------------------------------------------------- data
 
 
-def load_mnist(root: Path, n: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def load_mnist(root: Path | str | None, n: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """MNIST train then test through the package's loader: ``x`` float32 ``[70000, 784]`` in
     [0, 1], ``y`` int64; a seeded subsample of ``n`` rows when ``n`` is given."""
     from graphclust.data import load_dataset
@@ -70,7 +71,7 @@ def load_mnist(root: Path, n: int | None = None, seed: int = 0) -> tuple[np.ndar
 # ---------------------------------------------------------------------------------------------- worker
 
 
-def run_backend(root: str, n: int | None, backend: str, k: int, seed: int, threads: int) -> dict:
+def run_backend(root: str | None, n: int | None, backend: str, k: int, seed: int, threads: int) -> dict:
     """Build one kNN graph in this (fresh) process; returns timings, memory and the directed edges."""
     import torch
     from threadpoolctl import threadpool_limits
@@ -83,7 +84,7 @@ def run_backend(root: str, n: int | None, backend: str, k: int, seed: int, threa
     from graphclust.graphs.knn import _symmetrize
     import sklearn.neighbors  # noqa: F401
 
-    x, _ = load_mnist(Path(root), n, seed)
+    x, _ = load_mnist(root, n, seed)
     tiny = torch.tensor([[0, 1], [1, 2]])
     _symmetrize(tiny, [torch.ones(2)], 3, "union")  # first-call overheads are not graph cost
     rss_before = status_kib("VmRSS")
@@ -253,7 +254,7 @@ def write_markdown(path: Path, rows: list[dict], info: dict, args: argparse.Name
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-root", default=os.environ.get("GRAPHCLUST_DATA", "/work/shared/data"))
+    parser.add_argument("--data-root", default=None, help="default: $GRAPHCLUST_DATA, else <repo>/datasets")
     parser.add_argument("--n", type=int, default=None, help="seeded subsample size (default: all 70,000)")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
@@ -281,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         backends.remove("faiss")
     backends = ["faiss"] + backends
     threads = args.threads or len(os.sched_getaffinity(0))
-    x, y = load_mnist(Path(args.data_root), args.n, args.seed)
+    x, y = load_mnist(args.data_root, args.n, args.seed)
     n = x.shape[0]
     del x
     print(f"MNIST {n} x 784, k={args.k}, threads={threads}, backends={backends}", flush=True)

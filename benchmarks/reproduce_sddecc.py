@@ -2,10 +2,11 @@
 
 Datasets USPS, MNIST and Fashion-MNIST; final model of every run (no epoch or seed chosen by
 labels); mean ± std of ACC / NMI / ARI / F1 next to the paper's ACC / NMI; wall time per run.
-Default seeds: 10 on USPS, 3 on MNIST and Fashion-MNIST (70,000 images: an SDDECC run there took
-4,801 s, 1.3 h, on one core, MNIST seed 0, even with the shorter schedule of ``SDDECC_EPOCHS`` and
-huge pages (``graphclust.runtime``; 7,890 s without: 23 min of pretraining, 35 min of GCN warm-up at
-about 10 s per full-graph step, 3.8 min per joint epoch); so 10 seeds of four variants do not fit).
+Default seeds: 10 on USPS, 3 on MNIST and Fashion-MNIST (70,000 images: an SDDECC run there takes
+4,500-5,900 s, 1.3-1.6 h, on one core, even with the shorter schedule of ``SDDECC_EPOCHS`` and huge
+pages (``graphclust.runtime``); an earlier MNIST run, at gcn_lr 1e-3 and before huge pages, took
+7,890 s: 23 min of pretraining, 35 min of GCN warm-up at about 10 s per full-graph step, 3.8 min per
+joint epoch; so 10 seeds of four variants do not fit).
 
     python benchmarks/reproduce_sddecc.py --data-root ../shared/data --threads 1
     python benchmarks/reproduce_sddecc.py --datasets usps --only sddecc,convae --seeds 5
@@ -32,7 +33,7 @@ The tables go to ``benchmarks/results/sddecc.md`` after every run. Table 4's row
 ablation switches: ConvAE (``use_mi=False, use_gcn=False``), ConvAE+MI (``use_gcn=False``),
 ConvAE+GCN (``use_mi=False``) and ConvAE+MI+GCN (the full model, the same runs as Table 3's).
 All estimators run with their defaults (see ``graphclust.models.SDDECC`` for the settings the
-paper leaves open). SDCN runs on the dataset's shared kNN graph (its catalog recipe, built once, as
+paper leaves open), except SDDECC's shorter schedule on the 70,000-image datasets (``SDDECC_EPOCHS``). SDCN runs on the dataset's shared kNN graph (its catalog recipe, built once, as
 ``reproduce_graph.py`` and ``graphclust bench`` give it, so a seed gives the same run whichever
 made it); SDDECC builds its own, k = 3 on the raw images, as in the paper.
 """
