@@ -11,7 +11,8 @@ import os
 import warnings
 from pathlib import Path
 
-from .aggregate import BEST_EPOCH_HEADER, TABLE_NOTE, load_reference, markdown_table, summarise, write_tables
+from .aggregate import (BEST_EPOCH_HEADER, TABLE_NOTE, latest_records, load_reference, markdown_table, summarise,
+                        write_tables)
 from .grid import Grid
 from .runner import describe_stale, jsonl_path, read_records, record_key, stale_runs
 
@@ -121,15 +122,19 @@ def write_report(path, *, rows: list[dict], records: list[dict], grid: Grid | No
     path = Path(path)
     base = path.parent
     settings = grid.settings if grid else {}
-    ok = [r for r in records if r.get("status") == "ok"]
+    shown = {(r["dataset"], r["method"], r["params_hash"]) for r in rows}
+    ok = [r for key, r in latest_records(records)[0].items() if (key[0], key[1], key[3]) in shown]  # the tables' runs
+    others = sum(r.get("status") == "ok" for r in records) - len(ok)
     failed_rows = [r for r in rows if r["failed"]]
     title = "Reproduction" if path.stem.upper() == "REPRODUCTION" else f"Benchmark {grid.name if grid else path.stem}"
     out = [f"# {title}", ""]
     if settings.get("description"):
         out += [settings["description"], ""]
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    out += [f"Generated {now} from `{_rel(jsonl, base)}` ({len(ok)} finished runs"
-            + (f", {sum(r['failed'] for r in rows)} failed" if failed_rows else "") + "). "
+    out += [f"Generated {now} from `{_rel(jsonl, base)}` ({len(ok)} finished runs in the tables"
+            + (f", {sum(r['failed'] for r in rows)} failed" if failed_rows else "")
+            + (f"; the file holds {others} more finished records, superseded by a later run of the same "
+               "settings or made with settings this report does not tabulate" if others else "") + "). "
             f"Tables also as [CSV]({_rel(tables[1], base)}) and [Markdown]({_rel(tables[0], base)}).", ""]
     if command:
         out += ["Produced, and resumed after any interruption (finished runs are skipped), by:", "",

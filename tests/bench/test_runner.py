@@ -330,13 +330,17 @@ def test_a_run_made_under_another_default_is_run_again(tmp_path, monkeypatch, ca
     report = write_outputs(tmp_path, "stale", grid=grid, plots=False)["report"]
     assert "- sbm / kmeans seeds 0: shown as recorded, with other settings than the estimator's now " \
            "(max_iter 100 -> 300)" in report.read_text()  # the report says so until the rerun is made
+    assert "(2 finished runs in the tables). " in report.read_text()
     calls = counting_fit(monkeypatch)
     summary = run_grid(grid, tmp_path, progress=True)
     assert calls == [kmeans_key] and summary.ran == 1  # the spectral run is current and kept
     shown = capsys.readouterr()
     assert "max_iter 100 -> 300" in shown.out + shown.err  # said before it runs
     assert runner.stale_runs(read_records(path), grid) == {}  # the new record is the one that counts
-    assert "shown as recorded" not in write_outputs(tmp_path, "stale", grid=grid, plots=False)["report"].read_text()
+    text = write_outputs(tmp_path, "stale", grid=grid, plots=False)["report"].read_text()
+    assert "shown as recorded" not in text
+    # the header counts the runs in the tables (2), not the file's 3 records: the replaced one is said apart
+    assert "(2 finished runs in the tables; the file holds 1 more finished records, superseded" in text
     assert run_grid(grid, tmp_path, progress=False).ran == 0
 
 
