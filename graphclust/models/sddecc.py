@@ -196,8 +196,9 @@ class SDDECC(BaseClusterer):
     (Y [N, K]), ``cluster_centers_`` (μ_y [K, d]), ``edge_index_`` [2, E] and ``edge_weight_`` [E]
     (the graph the GCN ran on, before normalisation: the input's edges or the kNN graph built from
     the images; None without the GCN), ``resumed_`` (None, or when the fit resumed
-    from a checkpoint ``{"stage", "epochs_done", "elapsed_s"}``, ``elapsed_s`` the seconds the
-    fit had run before), ``module_`` (the trained
+    from a checkpoint ``{"stage", "epochs_done", "elapsed_s", "code_versions"}``, ``elapsed_s`` the
+    seconds the fit had run before, ``code_versions`` the code it ran under,
+    :func:`~graphclust.training.checkpoint.code_version`), ``module_`` (the trained
     :class:`~graphclust.nn.sddecc.SDDECCModule`), ``history_`` (one record per epoch with
     ``stage`` "pretrain", "gcn_warmup" (one per step; the last has ``agreement``, the share of
     argmax Y equal to the posterior's) or "joint" (with ``delta_label``, the share of labels that

@@ -5,16 +5,23 @@ A checkpoint is one file written with ``torch.save``: whatever the method needs 
 so a resumed fit draws the same batches and samples as an uninterrupted one and ends with the
 same model (on the same device and thread count). It is written atomically (a temporary file,
 fsync'ed, then ``os.replace``): a kill during the write leaves the previous checkpoint. It holds
-tensors and plain data only and is read with ``weights_only=True``. It carries a fingerprint of the settings and the data: a
-checkpoint of another fit is refused with an error, never silently resumed.
+tensors and plain data only and is read with ``weights_only=True``. It carries a fingerprint of
+the settings and the data: a checkpoint of another fit is refused with an error, never silently
+resumed. The code is not in the fingerprint (a fix landing between a kill and the resume would
+refuse every resume): instead each checkpoint lists the code versions the fit has run under
+(:func:`code_version`), a resume under another one warns, and the resumed fit's ``resumed_``
+carries the list, so the record says so.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -23,10 +30,34 @@ import torch
 
 from .callbacks import Callback
 
-__all__ = ["CheckpointMismatch", "FitCheckpoint", "SaveEveryEpoch", "fit_fingerprint", "load_checkpoint",
-           "peek_checkpoint", "rng_state", "restore_rng", "save_checkpoint"]
+__all__ = ["CheckpointMismatch", "FitCheckpoint", "SaveEveryEpoch", "code_version", "fit_fingerprint",
+           "load_checkpoint", "peek_checkpoint", "rng_state", "restore_rng", "save_checkpoint"]
 
 FORMAT = 1
+
+
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """The code this graphclust runs from: the commit of its git checkout (12 hex digits), with
+    ``+changes`` when tracked files of the package differ from it; the package version when it is
+    not a git checkout (an installed copy) or git is not there. Read once per process, at its first
+    checkpoint."""
+    from .. import __version__
+
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        return __version__
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30,
+                              check=True).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short=12", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no", "--", "graphclust")
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+    return commit + ("+changes" if changed else "")
 
 
 class CheckpointMismatch(ValueError):
@@ -139,6 +170,7 @@ class FitCheckpoint:
         self.before = 0.0  # seconds the fit had run up to the checkpoint it resumes from
         self.state: dict | None = None
         self.fingerprint = None
+        self.code_versions: list[str] = []
         if self.path is None:
             return
         params = {k: v for k, v in estimator.get_params().items() if k not in _NOT_SETTINGS}
@@ -147,8 +179,18 @@ class FitCheckpoint:
         weights = list(pretrained.state_dict().values()) if isinstance(pretrained, torch.nn.Module) else []
         self.fingerprint = fit_fingerprint(params, *tensors, *weights)
         self.state = load_checkpoint(self.path, self.fingerprint)
+        now = code_version()
         if self.state is not None:
             self.before = float(self.state["elapsed_s"])
+            # a checkpoint from before code versions were kept: its code is not known
+            self.code_versions = list(self.state.get("code_versions") or ["unrecorded"])
+            if self.code_versions[-1] != now:
+                warnings.warn(f"{self.path}: resuming a fit checkpointed under code {self.code_versions[-1]} with "
+                              f"code {now}; the fit's resumed_ (and a benchmark record's 'resumed') lists both",
+                              stacklevel=3)
+                self.code_versions.append(now)
+        else:
+            self.code_versions = [now]
 
     @property
     def stage(self) -> str | None:
@@ -160,11 +202,13 @@ class FitCheckpoint:
 
     @property
     def resumed(self) -> dict | None:
-        """``{"stage", "epochs_done", "elapsed_s"}`` when the fit resumed, else None (the
-        estimator's ``resumed_``)."""
+        """``{"stage", "epochs_done", "elapsed_s", "code_versions"}`` when the fit resumed, else None
+        (the estimator's ``resumed_``); ``code_versions``: the code versions the fit ran under, in
+        order (:func:`code_version`; "unrecorded" for a checkpoint older than this list)."""
         if self.state is None:
             return None
-        return {"stage": self.stage, "epochs_done": int(self.state.get("epochs_done", 0)), "elapsed_s": self.before}
+        return {"stage": self.stage, "epochs_done": int(self.state.get("epochs_done", 0)), "elapsed_s": self.before,
+                "code_versions": list(self.code_versions)}
 
     def restore(self, module: torch.nn.Module, optimizers: dict | None = None) -> None:
         """Load the module's and the optimisers' states (those the checkpoint has) and both RNGs."""
@@ -189,6 +233,7 @@ class FitCheckpoint:
                  "optimizers": {k: None if o is None else o.state_dict() for k, o in (optimizers or {}).items()},
                  "rng": rng_state(self.ctx.generator, self.ctx.rng),
                  "elapsed_s": self.before + time.perf_counter() - self.started,
+                 "code_versions": list(self.code_versions),
                  **{k: v.detach().cpu() if isinstance(v, torch.Tensor) else v for k, v in extra.items()}}
         save_checkpoint(self.path, self.fingerprint, state)
 

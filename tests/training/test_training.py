@@ -129,3 +129,39 @@ def test_monitor_labels_only_logs(monkeypatch):
     record = {}
     assert monitor.on_epoch_end(0, record) is None
     assert record["acc"] == pytest.approx(1.0)
+
+
+def test_a_resume_under_other_code_warns_and_the_fit_lists_both_versions(tmp_path, monkeypatch):
+    import re
+    import types
+    import warnings
+
+    import graphclust.training.checkpoint as ckpt
+    from graphclust.models import SDCN
+
+    assert re.fullmatch(r"[0-9a-f]{12}(\+changes)?|\d+\.\d+\.\d+\S*", ckpt.code_version.__wrapped__())
+    path, x, module = tmp_path / "fit.pt", torch.ones(4, 2), torch.nn.Linear(2, 2)
+
+    def checkpoint(version: str) -> ckpt.FitCheckpoint:
+        monkeypatch.setattr(ckpt, "code_version", lambda: version)
+        ctx = types.SimpleNamespace(generator=torch.Generator().manual_seed(0), rng=np.random.default_rng(0),
+                                    verbose=False)
+        return ckpt.FitCheckpoint(path, SDCN(n_clusters=2), ctx, x)
+
+    first = checkpoint("aaa")
+    assert first.resumed is None
+    first.save("pretrained", module, [])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same code: no warning
+        assert checkpoint("aaa").resumed["code_versions"] == ["aaa"]
+    with pytest.warns(UserWarning, match="checkpointed under code aaa with code bbb"):
+        other = checkpoint("bbb")
+    assert other.resumed["code_versions"] == ["aaa", "bbb"]
+    other.save("joint", module, [])
+    assert checkpoint("bbb").resumed["code_versions"] == ["aaa", "bbb"]  # kept across later saves
+
+    state = ckpt.peek_checkpoint(path)
+    del state["code_versions"]  # a checkpoint written before the versions were kept
+    ckpt.save_checkpoint(path, other.fingerprint, state)
+    with pytest.warns(UserWarning, match="under code unrecorded"):
+        assert checkpoint("bbb").resumed["code_versions"] == ["unrecorded", "bbb"]
