@@ -136,11 +136,11 @@ def _dry_run(grid, out: Path, legacy_files: list, retry_failed: bool = False) ->
                          read_records, record_key, stale_runs)
 
     records = read_records(jsonl_path(out, grid.name))
-    have = {record_key(r) for r in records if "params_hash" in r}
+    current = {record_key(r): r for r in records if "params_hash" in r}  # the latest per key
     taken: list[dict] = []
     for legacy in legacy_files:
         if Path(legacy).exists():
-            taken += legacy_records(legacy, grid, have | {record_key(r) for r in taken})
+            taken += legacy_records(legacy, grid, set(current) | {record_key(r) for r in taken}, current)
     stale = stale_runs(records + taken, grid)  # a run taken over under an old default is run again too
     done = done_keys(records + taken, retry_failed=retry_failed) - set(stale)
     pending = [s for s in grid.specs if s.key not in done]

@@ -133,8 +133,8 @@ def write_report(path, *, rows: list[dict], records: list[dict], grid: Grid | No
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     out += [f"Generated {now} from `{_rel(jsonl, base)}` ({len(ok)} finished runs in the tables"
             + (f", {sum(r['failed'] for r in rows)} failed" if failed_rows else "")
-            + (f"; the file holds {others} more finished records, superseded by a later run of the same "
-               "settings or made with settings this report does not tabulate" if others else "") + "). "
+            + (f"; the file holds {others} more finished record{'s' * (others != 1)}, superseded by a later run of "
+               "the same settings or made with settings this report does not tabulate" if others else "") + "). "
             f"Tables also as [CSV]({_rel(tables[1], base)}) and [Markdown]({_rel(tables[0], base)}).", ""]
     if command:
         out += ["Produced, and resumed after any interruption (finished runs are skipped), by:", "",

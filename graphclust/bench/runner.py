@@ -453,10 +453,12 @@ def run_spec(spec: RunSpec, data, *, monitor: bool = True, device: str = "cpu", 
     ``resumed``).
     """
     from ..metrics import evaluate
+    from ..training.checkpoint import code_version
 
     record = {"key": "|".join(map(str, spec.key)), "status": "ok", "dataset": spec.dataset, "method": spec.method,
               "seed": spec.seed, "params": spec.params, "params_hash": spec.params_hash,
-              "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+              "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+              "code_version": code_version()}
     scope = "run" if reset_peak_rss() else "process"
     gpu = _gpu_peak_reset(device)
     start = time.perf_counter()
@@ -831,13 +833,14 @@ def import_legacy(legacy_path, grid: Grid, out_dir) -> int:
     are runs of this grid, so they are not computed again; returns how many were added (see
     :func:`legacy_records` for which)."""
     out = jsonl_path(out_dir, grid.name)
-    added = legacy_records(legacy_path, grid, {record_key(r) for r in read_records(out) if "params_hash" in r})
+    current = {record_key(r): r for r in read_records(out) if "params_hash" in r}  # the latest per key
+    added = legacy_records(legacy_path, grid, set(current), current)
     for record in added:
         append_record(out, record)
     return len(added)
 
 
-def legacy_records(legacy_path, grid: Grid, have: set) -> list[dict]:
+def legacy_records(legacy_path, grid: Grid, have: set, current: dict | None = None) -> list[dict]:
     """The grid records that the runs in ``legacy_path`` become, leaving out the keys in ``have``.
 
     A legacy record (flat ``acc``/``nmi``/``ari``/``f1``, ``time``, ``config`` repr and, in records
@@ -845,22 +848,35 @@ def legacy_records(legacy_path, grid: Grid, have: set) -> list[dict]:
     its (dataset, method, seed) is a spec of the grid that pretrains by itself, and its config
     repr shows exactly the spec's parameters beyond the defaults — the same protocol (final model,
     labels only monitored, the dataset's shared graph). Records whose AE came from elsewhere
-    (``pretrained=``) are left out. Imported records have no modularity, conductance, history or
-    embedding (the best monitored epoch's ACC, when the script kept it); they carry
-    ``imported_from``; their ``config`` is the script's ``full_config`` where it has one, so
-    :func:`config_changes` can compare it, plus the ``repr``. Writes nothing.
+    (``pretrained=``) are left out. Of several such records of one run (a script's ``--rerun``)
+    the last counts, as in the script's own tables; ``current`` (key -> the grid's latest record)
+    lets a key in ``have`` be taken again when its latest grid record was taken over from this
+    file and the file's last record of the run now differs (scores or time). Imported records
+    have no modularity, conductance, history or embedding (the best monitored epoch's ACC, when
+    the script kept it); they carry ``imported_from``; their ``config`` is the script's
+    ``full_config`` where it has one, so :func:`config_changes` can compare it, plus the ``repr``.
+    Writes nothing.
     """
-    have = set(have)
+    name = Path(legacy_path).name
     specs = {(s.dataset, s.method, s.seed): s for s in grid.specs}
-    taken: list[dict] = []
+    last: dict[tuple, tuple] = {}  # spec key -> (spec, the file's last matching record of the run)
     for old in read_records(legacy_path):
         spec = specs.get((old.get("dataset"), old.get("method"), old.get("seed")))
-        if spec is None or spec.shared_pretraining or spec.key in have or "params_hash" in old:
+        if spec is None or spec.shared_pretraining or "params_hash" in old:
             continue
         shown = _legacy_params(str(old.get("config", "")))
         wanted = {k: repr(tuple(v) if isinstance(v, list) else v) for k, v in spec.params.items()}
         if shown is None or "pretrained" in shown or shown != wanted:
             continue
+        last[spec.key] = (spec, old)
+    taken: list[dict] = []
+    for spec, old in last.values():
+        if spec.key in have:
+            prior = (current or {}).get(spec.key)
+            if prior is None or prior.get("imported_from") != name or (
+                    prior.get("metrics") == {m: old[m] for m in ("acc", "nmi", "ari", "f1") if m in old}
+                    and prior.get("time_s") == old.get("time")):
+                continue
         taken.append({"key": "|".join(map(str, spec.key)), "status": "ok", "dataset": spec.dataset,
                       "method": spec.method, "seed": spec.seed, "params": spec.params,
                       "params_hash": spec.params_hash,
@@ -870,7 +886,6 @@ def legacy_records(legacy_path, grid: Grid, have: set) -> list[dict]:
                       "config": {**(old.get("full_config") or {}), "repr": old.get("config")}, "history": [],
                       "embedding": None, "monitored": True, "peak_rss_mib": old.get("peak_rss_mib"),
                       "peak_rss_scope": "process", "versions": old.get("versions") or {},
-                      "device": {"device": "cpu"}, "imported_from": Path(legacy_path).name,
+                      "device": {"device": "cpu"}, "imported_from": name,
                       **({"resumed": old["resumed"]} if old.get("resumed") else {})})
-        have.add(spec.key)
     return taken

@@ -11,6 +11,7 @@ import pytest
 
 from conftest import FAST_PARAMS, die_after_saves
 from graphclust.bench import runner
+from graphclust.bench.aggregate import summarise
 from graphclust.bench.grid import RunSpec, build_grid, grid_from_lists
 from graphclust.bench.report import write_outputs
 from graphclust.bench.runner import (BEST_EPOCH_KEY, append_record, embedding_sample, fit_spec, import_legacy,
@@ -213,6 +214,13 @@ def test_runs_of_the_earlier_scripts_are_taken_over_when_the_protocol_matches(tm
     summary = run_grid(grid.filter(methods="kmeans,sdcn"), tmp_path, progress=False, max_runs=0)
     assert summary.already_done == 2 and calls == []
 
+    rerun = {**lines[0], "acc": 0.95, "time": 4.0}  # the script ran k-means seed 0 again (its --rerun)
+    with legacy.open("a") as fh:
+        fh.write(json.dumps(rerun) + "\n")
+    assert import_legacy(legacy, grid, tmp_path) == 1 and import_legacy(legacy, grid, tmp_path) == 0
+    (row,) = [r for r in summarise(read_records(tmp_path / "g.jsonl")) if r["method"] == "kmeans"]
+    assert row["mean"]["acc"] == pytest.approx(95.0)  # the rerun supersedes the first take-over
+
 
 def test_a_config_takes_over_its_legacy_files_from_the_output_folder(tmp_path, monkeypatch, capsys):
     from graphclust.bench.cli import add_bench_parser
@@ -340,7 +348,7 @@ def test_a_run_made_under_another_default_is_run_again(tmp_path, monkeypatch, ca
     text = write_outputs(tmp_path, "stale", grid=grid, plots=False)["report"].read_text()
     assert "shown as recorded" not in text
     # the header counts the runs in the tables (2), not the file's 3 records: the replaced one is said apart
-    assert "(2 finished runs in the tables; the file holds 1 more finished records, superseded" in text
+    assert "(2 finished runs in the tables; the file holds 1 more finished record, superseded" in text
     assert run_grid(grid, tmp_path, progress=False).ran == 0
 
 
