@@ -11,6 +11,7 @@ from graphclust.bench.aggregate import format_mean_std, mean_std as aggregate_me
 from graphclust.bench.runner import (BEST_EPOCH_KEY, append_record, fit_resumable, model_config,  # noqa: F401
                                      peak_rss_mib, read_records, reset_peak_rss, status_kib)
 from graphclust.runtime import reexec_with_hugepage_malloc
+from graphclust.training.checkpoint import code_version
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CHECKPOINTS = RESULTS / "checkpoints"  # fits in progress of the methods that checkpoint (*.pt, not committed)
@@ -80,8 +81,9 @@ def done_keys(path: Path, fields=("dataset", "method", "seed")) -> set[tuple]:
 def append_run(path: Path, record: dict) -> None:
     """Append one finished run at once, so an interrupted benchmark loses nothing: one line,
     fsync'ed, under a file lock, on a fresh line after a torn one
-    (:func:`graphclust.bench.runner.append_record`; NaN is written as null)."""
-    append_record(path, record)
+    (:func:`graphclust.bench.runner.append_record`; NaN is written as null). The record gets the
+    ``code_version`` the process runs (:func:`graphclust.training.checkpoint.code_version`)."""
+    append_record(path, {**record, "code_version": code_version()})
 
 
 def best_epoch_acc(history: list[dict]) -> float | None:

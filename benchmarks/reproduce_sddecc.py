@@ -3,7 +3,7 @@
 Datasets USPS, MNIST and Fashion-MNIST; final model of every run (no epoch or seed chosen by
 labels); mean ± std of ACC / NMI / ARI / F1 next to the paper's ACC / NMI; wall time per run.
 Default seeds: 10 on USPS, 3 on MNIST and Fashion-MNIST (70,000 images: an SDDECC run there takes
-4,500-5,900 s, 1.3-1.6 h, on one core, even with the shorter schedule of ``SDDECC_EPOCHS`` and huge
+4,200-5,900 s, 1.2-1.6 h, on one core, even with the shorter schedule of ``SDDECC_EPOCHS`` and huge
 pages (``graphclust.runtime``); an earlier MNIST run, at gcn_lr 1e-3 and before huge pages, took
 7,890 s: 23 min of pretraining, 35 min of GCN warm-up at about 10 s per full-graph step, 3.8 min per
 joint epoch; so 10 seeds of four variants do not fit).
@@ -22,6 +22,7 @@ finished run is appended at once to a JSONL file; rerunning skips what is record
 ``--rerun`` runs the last group again where recorded (to check that a run reproduces on today's
 code, or to record a field older records lack): the new record supersedes the old in the tables,
 keeps its scores under ``replaces``, and ``sddecc.md`` lists each rerun against the record it replaced.
+A run already made again under the same code version is not rerun, so a killed ``--rerun`` resumes.
 
 An SDDECC run (and its ablations; SDCN likewise) also checkpoints itself to ``results/checkpoints/`` after
 pretraining, after the GCN warm-up and after every joint epoch: killed half-way, the same command
@@ -33,8 +34,9 @@ The tables go to ``benchmarks/results/sddecc.md`` after every run. Table 4's row
 ablation switches: ConvAE (``use_mi=False, use_gcn=False``), ConvAE+MI (``use_gcn=False``),
 ConvAE+GCN (``use_mi=False``) and ConvAE+MI+GCN (the full model, the same runs as Table 3's).
 All estimators run with their defaults (see ``graphclust.models.SDDECC`` for the settings the
-paper leaves open), except SDDECC's shorter schedule on the 70,000-image datasets (``SDDECC_EPOCHS``). SDCN runs on the dataset's shared kNN graph (its catalog recipe, built once, as
-``reproduce_graph.py`` and ``graphclust bench`` give it, so a seed gives the same run whichever
+paper leaves open), except SDDECC's shorter schedule on the 70,000-image datasets
+(``SDDECC_EPOCHS``). SDCN runs on the dataset's shared kNN graph (its catalog recipe, built once,
+as ``reproduce_graph.py`` and ``graphclust bench`` give it, so a seed gives the same run whichever
 made it); SDDECC builds its own, k = 3 on the raw images, as in the paper.
 """
 from __future__ import annotations
@@ -46,8 +48,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (BEST_EPOCH_KEY, RESULTS, append_run, best_epoch_acc, checkpointed_fit,  # noqa: E402
-                     done_keys, drop_checkpoint, mean_std, model_config, parse_run_args, peak_rss_mib, read_runs,
-                     run_parser, summary_table)
+                     code_version, done_keys, drop_checkpoint, mean_std, model_config, parse_run_args, peak_rss_mib,
+                     read_runs, run_parser, summary_table)
 from reproduce_baselines import run_baseline_seed  # noqa: E402
 from reproduce_graph import run_graph_method  # noqa: E402
 
@@ -80,7 +82,7 @@ OWN_ROWS = {
 SDDECC_EPOCHS = {"mnist": {"pretrain_epochs": 10, "epochs": 20}, "fashion-mnist": {"pretrain_epochs": 10, "epochs": 20}}
 TABLE3 = ("kmeans", "ae_kmeans", "dec", "idec", "deepcluster", "sdcn", "sddecc")
 TABLE4 = ("convae", "convae_mi", "convae_gcn", "sddecc")
-REPLACED_FIELDS = ("acc", "nmi", "ari", "f1", "time", "versions")  # of a record superseded by --rerun
+REPLACED_FIELDS = ("acc", "nmi", "ari", "f1", "time", "code_version")  # of a record superseded by --rerun
 READINGS = ("sddecc", "sddecc_lc_sum")  # the default and the literal L_c of Eq. 19
 ROW_NAMES = {"kmeans": "K-means", "ae_kmeans": "AE+K-means", "dec": "DEC", "idec": "IDEC",
              "deepcluster": "DeepCluster", "sdcn": "SDCN", "sddecc": "SDDECC (ConvAE+MI+GCN)",
@@ -205,8 +207,8 @@ def readings_note(runs: list[dict]) -> str:
     for dataset in dict.fromkeys(r["dataset"] for r in literal):
         lit = sorted((r for r in literal if r["dataset"] == dataset), key=lambda r: r["seed"])
         seeds = [r["seed"] for r in lit]
-        default = sorted((r for r in runs if r["method"] == "sddecc" and r["dataset"] == dataset and r["seed"] in seeds),
-                         key=lambda r: r["seed"])
+        default = sorted((r for r in runs if r["method"] == "sddecc" and r["dataset"] == dataset
+                          and r["seed"] in seeds), key=lambda r: r["seed"])
         lines.append(f"- {dataset}, seeds {', '.join(map(str, seeds))}: ACC {mean_std([r['acc'] for r in lit], 4)} "
                      f"summed against {mean_std([r['acc'] for r in default], 4)} averaged (the default's runs of "
                      "the same seeds).")
@@ -238,10 +240,12 @@ def reruns_note(runs: list[dict]) -> str:
              "the rerun):\n"]
     for r in again:
         old = r["replaces"]
-        version = (old.get("versions") or {}).get("graphclust", "?")
+        spans = list(dict.fromkeys((r.get("resumed") or {}).get("code_versions") or []))
         lines.append(f"- {r['dataset']} / {ROW_NAMES[r['method']]}, seed {r['seed']}: ACC {old['acc']:.4f} recorded "
-                     f"(graphclust {version}, {old['time']:.0f} s), {r['acc']:.4f} again ({r['time']:.0f} s)"
+                     f"(code {old.get('code_version') or 'unrecorded'}, {old['time']:.0f} s), {r['acc']:.4f} again "
+                     f"(code {r.get('code_version') or 'unrecorded'}, {r['time']:.0f} s)"
                      + ("" if r["acc"] == old["acc"] else f", a change of {100 * (r['acc'] - old['acc']):+.2f} points")
+                     + (f"; resumed from a checkpoint of other code ({' -> '.join(spans)})" if len(spans) > 1 else "")
                      + ".")
     return "\n".join(lines) + "\n"
 
@@ -340,8 +344,11 @@ def main() -> None:
     verbose = not args.quiet
     done = {path: done_keys(path) for path in {p for d in datasets for p in sources(d).values()}}
     previous = {(r["dataset"], r["method"], r["seed"]): r for r in read_runs(RESULTS / "sddecc.jsonl")}
+    # --rerun: a run already made again under this code is done (a killed --rerun resumes, not restarts)
+    rerun = {key for key, r in previous.items() if args.rerun and key[1] in OWN_ROWS
+             and not (r.get("replaces") and r.get("code_version") == code_version())}
     todo = {(dataset, seed): [row for row in rows if (dataset, row, seed) not in done[sources(dataset)[row]]
-                              or (args.rerun and row in OWN_ROWS)]
+                              or (dataset, row, seed) in rerun]
             for dataset in datasets for seed in range(args.seeds or DEFAULT_SEEDS[dataset])}
     total = sum(row not in BASELINES for pending in todo.values() for row in pending)
     started = 0  # of the ``total`` runs still to do, SDCN's and this script's own rows (baselines print their own)
@@ -370,7 +377,7 @@ def main() -> None:
                                      verbose=verbose)
                 else:
                     run_own_row(data, dataset, row, seed, files[row], device=args.device, env=env, verbose=verbose,
-                                replaces=previous.get((dataset, row, seed)) if args.rerun else None)
+                                replaces=previous.get((dataset, row, seed)) if (dataset, row, seed) in rerun else None)
                 write_tables(DATASETS)  # every dataset's rows, not only those run now
     print(write_tables(DATASETS))
 

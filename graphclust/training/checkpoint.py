@@ -40,8 +40,8 @@ FORMAT = 1
 def code_version() -> str:
     """The code this graphclust runs from: the commit of its git checkout (12 hex digits), with
     ``+changes`` when tracked files of the package differ from it; the package version when it is
-    not a git checkout (an installed copy) or git is not there. Read once per process, at its first
-    checkpoint."""
+    not a git checkout (an installed copy) or git is not there. Read once per process, when this
+    module is imported."""
     from .. import __version__
 
     root = Path(__file__).resolve().parents[2]
@@ -49,8 +49,8 @@ def code_version() -> str:
         return __version__
 
     def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30,
-                              check=True).stdout.strip()
+        return subprocess.run(["git", "--no-optional-locks", "-C", str(root), *args], capture_output=True, text=True,
+                              timeout=30, check=True).stdout.strip()
 
     try:
         commit = git("rev-parse", "--short=12", "HEAD")
@@ -58,6 +58,9 @@ def code_version() -> str:
     except (OSError, subprocess.SubprocessError):
         return __version__
     return commit + ("+changes" if changed else "")
+
+
+code_version()  # read at import, so a process that runs for hours reports the code it loaded
 
 
 class CheckpointMismatch(ValueError):

@@ -177,11 +177,16 @@ def test_a_rerun_supersedes_the_record_and_says_whether_it_reproduced(script, tm
     run(script, monkeypatch, "--only", "sddecc", "--rerun")
     assert f"the record it replaces: acc={first['acc']:.4f}" in capsys.readouterr().out
     old, new = records(tmp_path / "sddecc.jsonl")
-    assert new["replaces"] == {k: first[k] for k in ("acc", "nmi", "ari", "f1", "time", "versions")}
+    assert new["replaces"] == {k: first[k] for k in ("acc", "nmi", "ari", "f1", "time", "code_version")}
+    assert new["code_version"] == first["code_version"] == script.code_version()  # every record says its code
     assert new["acc"] == first["acc"] and new["code"] == first["code"]  # one thread, same seed: the same run
     note = (tmp_path / "sddecc.md").read_text().split("## Runs made again")[1]
     assert "1 of 1 reruns gave exactly the scores" in note
-    assert f"- usps / SDDECC (ConvAE+MI+GCN), seed 0: ACC {first['acc']:.4f} recorded" in note
+    assert f"- usps / SDDECC (ConvAE+MI+GCN), seed 0: ACC {first['acc']:.4f} recorded (code {first['code_version']}" \
+        in note
+    run(script, monkeypatch, "--only", "sddecc", "--rerun")  # a killed --rerun resumes: what was made again
+    assert "usps sddecc seed 0: acc=" not in capsys.readouterr().out  # under this code is not run a third time
+    assert len(records(tmp_path / "sddecc.jsonl")) == 2
 
     changed = dict(new, acc=new["acc"] + 0.01)  # as if today's code gave another result
     script.append_run(tmp_path / "sddecc.jsonl", changed)
