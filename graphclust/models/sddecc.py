@@ -185,7 +185,7 @@ class SDDECC(BaseClusterer):
             count). A checkpoint of another fit is refused with a ``ValueError``
             (:class:`~graphclust.training.checkpoint.CheckpointMismatch`). The file stays after the
             fit (a fit that finds it complete returns the same model without training); delete
-            it when the result is safe. For long fits (MNIST: 1.3-1.6 h on one core) that may be
+            it when the result is safe. For long fits (MNIST: 1.2-1.6 h on one core) that may be
             killed.
         random_state, device, verbose: as everywhere.
 
