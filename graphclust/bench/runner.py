@@ -373,8 +373,8 @@ def fit_spec(spec: RunSpec, data, *, monitor: bool = True, device: str = "cpu", 
 
     ``data`` carries ``y``; ``fit`` receives the data without it and, when ``monitor``, the labels
     through ``y=`` for the per-epoch monitoring metrics only. Methods that take a ``checkpoint``
-    (SDDECC) checkpoint to the path ``checkpoint``: a run killed half-way resumes there the next
-    time; its time then includes the part before the kill (the estimator's ``resumed_``).
+    (DEC, IDEC, DCN, SDCN, SDDECC) checkpoint to the path ``checkpoint``: a run killed half-way
+    resumes there the next time; its time then includes the part before the kill (the estimator's ``resumed_``).
     """
     from ..cli import graph_input
     from ..registry import make_method

@@ -6,6 +6,7 @@ import torch
 from ..base import FitContext
 from ..nn import MLPAutoEncoder
 from ..training import MonitorLabels, PretrainConfig, build_pretrained_autoencoder
+from ..training.checkpoint import FitCheckpoint
 from .kmeans import kmeans
 
 
@@ -23,6 +24,19 @@ class AutoEncoderMixin:
         config = PretrainConfig(epochs=self.pretrain_epochs, batch_size=self.batch_size, lr=self.pretrain_lr)
         return build_pretrained_autoencoder(x, hidden=self.hidden, latent=self.latent, config=config,
                                             pretrained=self.pretrained, generator=ctx.generator, verbose=ctx.verbose)
+
+    def _autoencoder_or_checkpoint(self, x: torch.Tensor, ctx: FitContext,
+                                   *tensors: torch.Tensor | None) -> tuple[FitCheckpoint, MLPAutoEncoder, list[dict]]:
+        """This fit's :class:`~graphclust.training.checkpoint.FitCheckpoint` (of the settings, ``x``
+        and ``tensors``; a no-op when the estimator's ``checkpoint`` is None) and the autoencoder
+        with the history so far: pretrained (or the given ``pretrained``) in a fresh fit; when
+        resuming, a blank one on ``x``'s device whose weights ``ckpt.restore`` then loads."""
+        ckpt = FitCheckpoint(getattr(self, "checkpoint", None), self, ctx, x, *tensors)
+        if ckpt.stage is None:
+            ae, history = self._pretrained_autoencoder(x, ctx)
+        else:
+            ae, history = MLPAutoEncoder(x.shape[1], self.hidden, self.latent).to(x.device), ckpt.history
+        return ckpt, ae, history
 
     def _kmeans_init(self, z: torch.Tensor, ctx: FitContext) -> tuple[torch.Tensor, torch.Tensor]:
         """k-means (``n_init`` restarts) on the embedding: (labels [N], centres [K, d]) as tensors."""

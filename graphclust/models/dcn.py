@@ -6,6 +6,7 @@ import torch
 from ..base import BaseClusterer, FitContext, FitResult
 from ..losses import kmeans_loss, reconstruction_loss
 from ..training import make_optimizer, train
+from ..training.checkpoint import SaveEveryEpoch
 from ._autoencoder import AutoEncoderMixin, embed
 
 
@@ -47,12 +48,18 @@ class DCN(AutoEncoderMixin, BaseClusterer):
         epochs: clustering epochs (50).
         lr: Adam learning rate of the network updates (1e-4).
         rec_reduction: ``"sample"`` (default, Eq. 5) or ``"mean"`` (above).
+        checkpoint: a file path or None. When given, the fit saves its state there after the
+            pretraining and k-means initialisation and after every clustering epoch (network,
+            centres, their counts, optimiser, both RNGs), and a fit with the same settings and
+            data resumes from it to the same model
+            (:class:`~graphclust.training.checkpoint.FitCheckpoint`). The file stays after the
+            fit; ``resumed_`` says from where a fit resumed (None otherwise).
     """
 
     def __init__(self, n_clusters: int = 8, *, lam: float = 1.0, hidden=(500, 500, 2000), latent: int = 10,
                  pretrain_epochs: int = 50, pretrain_lr: float = 1e-3, batch_size: int = 256, epochs: int = 50,
                  lr: float = 1e-4, rec_reduction: str = "sample", pretrained=None, n_init: int = 20,
-                 random_state=None, device="cpu", verbose: bool = True):
+                 checkpoint=None, random_state=None, device="cpu", verbose: bool = True):
         self.n_clusters = n_clusters
         self.lam = lam
         self.hidden = hidden
@@ -65,6 +72,7 @@ class DCN(AutoEncoderMixin, BaseClusterer):
         self.rec_reduction = rec_reduction
         self.pretrained = pretrained
         self.n_init = n_init
+        self.checkpoint = checkpoint
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
@@ -79,18 +87,24 @@ class DCN(AutoEncoderMixin, BaseClusterer):
 
     def _fit(self, data, ctx: FitContext) -> FitResult:
         x = data.x.to(ctx.device)  # [N, F]
-        ae, history = self._pretrained_autoencoder(x, ctx)
-        assignment, mu = self._kmeans_init(embed(ae, x), ctx)  # [N], [K, d]
-        counts = torch.full((self.n_clusters,), 100.0, device=ctx.device)
+        ckpt, ae, history = self._autoencoder_or_checkpoint(x, ctx)
+        counts = torch.full((self.n_clusters,), 100.0, device=ctx.device)  # c_k
         optimizer = make_optimizer(ae.parameters(), "adam", lr=self.lr)
+        epochs_done = 0
+        if ckpt.stage is None:
+            _, mu = self._kmeans_init(embed(ae, x), ctx)  # [K, d]
+            ckpt.save("initialised", ae, history, mu=mu, counts=counts)
+        else:  # the network, the centres and their counts as the checkpoint left them
+            ckpt.restore(ae, {"adam": optimizer})
+            mu, counts = ckpt.state["mu"].to(ctx.device), ckpt.state["counts"].to(ctx.device)
+            epochs_done = int(ckpt.state.get("epochs_done", 0))
 
         def step(idx: torch.Tensor | None) -> dict[str, torch.Tensor]:
             idx = idx.to(ctx.device)
             xb = x[idx]
             out = ae(xb)
             with torch.no_grad():
-                s = nearest_centre(out.z, mu)  # (1) assignment update
-                assignment[idx] = s
+                s = nearest_centre(out.z, mu)  # (1) assignment update of the batch
                 for i, k in zip(range(len(idx)), s.tolist()):  # (2) online centre update
                     counts[k] += 1
                     mu[k] -= (mu[k] - out.z[i]) / counts[k]
@@ -101,11 +115,15 @@ class DCN(AutoEncoderMixin, BaseClusterer):
         def predict():
             return nearest_centre(embed(ae, x), mu).cpu().numpy()
 
+        callbacks = self._monitors(ctx, predict)
+        if self.checkpoint is not None:
+            callbacks.append(SaveEveryEpoch(lambda done, epochs: ckpt.save(
+                "joint", ae, history + done, {"adam": optimizer}, mu=mu, counts=counts, epochs_done=epochs)))
         ae.train()
         history += train(step, optimizer, epochs=self.epochs, n_samples=x.shape[0], batch_size=self.batch_size,
-                         generator=ctx.generator, callbacks=self._monitors(ctx, predict), verbose=ctx.verbose,
-                         desc="DCN")
+                         generator=ctx.generator, callbacks=callbacks, verbose=ctx.verbose, desc="DCN",
+                         start_epoch=epochs_done)
         ae.eval()
         z = embed(ae, x)
         return FitResult(nearest_centre(z, mu).cpu().numpy(), embedding=z, history=history,
-                         extra={"autoencoder_": ae, "cluster_centers_": mu.cpu().numpy()})
+                         extra={"autoencoder_": ae, "cluster_centers_": mu.cpu().numpy(), "resumed_": ckpt.resumed})

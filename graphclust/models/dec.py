@@ -7,6 +7,7 @@ from ..base import BaseClusterer, FitContext, FitResult
 from ..losses import kl_clustering_loss, reconstruction_loss
 from ..nn import student_t_assignment, target_distribution
 from ..training import TargetRefresh, make_optimizer, train
+from ..training.checkpoint import SaveEveryEpoch
 from ._autoencoder import AutoEncoderMixin, embed
 
 
@@ -37,6 +38,13 @@ class DEC(AutoEncoderMixin, BaseClusterer):
         alpha: Student's t degrees of freedom (1).
         pretrained: an already trained autoencoder (copied, not modified).
         n_init: k-means restarts for the centre initialisation (20).
+        checkpoint: a file path or None. When given, the fit saves its state there after the
+            pretraining and k-means initialisation and after every clustering epoch (network,
+            centres, optimiser, the target P and its label history, both RNGs), and a fit with
+            the same settings and data resumes from it to the same model
+            (:class:`~graphclust.training.checkpoint.FitCheckpoint`; MNIST-70k: about 30 s per
+            epoch on one core). The file stays after the fit; ``resumed_`` says from where a fit
+            resumed (None otherwise).
     """
 
     gamma = 0.0  # weight of the reconstruction term; IDEC sets it
@@ -44,7 +52,8 @@ class DEC(AutoEncoderMixin, BaseClusterer):
     def __init__(self, n_clusters: int = 8, *, hidden=(500, 500, 2000), latent: int = 10, pretrain_epochs: int = 50,
                  pretrain_lr: float = 1e-3, batch_size: int = 256, epochs: int = 200, lr: float = 0.01,
                  optimizer: str = "sgd", update_interval: int = 140, tol: float = 0.001, alpha: float = 1.0,
-                 pretrained=None, n_init: int = 20, random_state=None, device="cpu", verbose: bool = True):
+                 pretrained=None, n_init: int = 20, checkpoint=None, random_state=None, device="cpu",
+                 verbose: bool = True):
         self.n_clusters = n_clusters
         self.hidden = hidden
         self.latent = latent
@@ -59,6 +68,7 @@ class DEC(AutoEncoderMixin, BaseClusterer):
         self.alpha = alpha
         self.pretrained = pretrained
         self.n_init = n_init
+        self.checkpoint = checkpoint
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
@@ -75,8 +85,11 @@ class DEC(AutoEncoderMixin, BaseClusterer):
 
     def _fit(self, data, ctx: FitContext) -> FitResult:
         x = data.x.to(ctx.device)  # [N, F]
-        ae, history = self._pretrained_autoencoder(x, ctx)
-        init_labels, centers = self._kmeans_init(embed(ae, x), ctx)
+        ckpt, ae, history = self._autoencoder_or_checkpoint(x, ctx)
+        if ckpt.stage is None:
+            init_labels, centers = self._kmeans_init(embed(ae, x), ctx)
+        else:  # the centres and the target's state come from the checkpoint
+            init_labels, centers = None, ckpt.state["mu"].to(ctx.device)
         mu = torch.nn.Parameter(centers.clone())  # [K, d]
 
         def soft_assignment() -> torch.Tensor:
@@ -84,10 +97,17 @@ class DEC(AutoEncoderMixin, BaseClusterer):
 
         refresh = TargetRefresh(soft_assignment, target_distribution, interval=self.update_interval,
                                 unit="step", tol=self.tol)
-        refresh.labels = init_labels.cpu().numpy()
         gamma = float(self.gamma)
         params = list(ae.parameters()) if gamma > 0 else list(ae.encoder.parameters()) + list(ae.bottleneck.parameters())
         optimizer = make_optimizer([*params, mu], self.optimizer, lr=self.lr)
+        epochs_done = 0
+        if ckpt.stage is None:
+            refresh.labels = init_labels.cpu().numpy()
+            ckpt.save("initialised", ae, history, mu=mu.detach(), refresh=refresh.state_dict())
+        else:
+            ckpt.restore(ae, {"optimizer": optimizer})
+            refresh.load_state_dict(ckpt.state["refresh"], ctx.device)
+            epochs_done = int(ckpt.state.get("epochs_done", 0))
 
         def step(idx: torch.Tensor | None) -> dict[str, torch.Tensor]:
             idx = idx.to(ctx.device)
@@ -103,17 +123,23 @@ class DEC(AutoEncoderMixin, BaseClusterer):
         def predict():
             return soft_assignment().argmax(1).cpu().numpy()
 
+        callbacks = [refresh, *self._monitors(ctx, predict)]
+        if self.checkpoint is not None:
+            callbacks.append(SaveEveryEpoch(lambda done, epochs: ckpt.save(
+                "joint", ae, history + done, {"optimizer": optimizer}, mu=mu.detach(), refresh=refresh.state_dict(),
+                epochs_done=epochs)))
         ae.train()
-        history += train(step, optimizer, epochs=self.epochs, n_samples=x.shape[0], batch_size=self.batch_size,
-                         generator=ctx.generator, callbacks=[refresh, *self._monitors(ctx, predict)],
-                         verbose=ctx.verbose, desc=type(self).__name__)
+        if not refresh.converged:  # a fit resumed after it converged has nothing left to train
+            history += train(step, optimizer, epochs=self.epochs, n_samples=x.shape[0], batch_size=self.batch_size,
+                             generator=ctx.generator, callbacks=callbacks, verbose=ctx.verbose,
+                             desc=type(self).__name__, start_epoch=epochs_done)
         ae.eval()
         with torch.no_grad():
             z = embed(ae, x)
             q = student_t_assignment(z, mu, self.alpha)
         return FitResult(q.argmax(1).cpu().numpy(), embedding=z, history=history,
                          extra={"autoencoder_": ae, "cluster_centers_": mu.detach().cpu().numpy(),
-                                "soft_labels_": q.cpu().numpy()})
+                                "soft_labels_": q.cpu().numpy(), "resumed_": ckpt.resumed})
 
 
 class IDEC(DEC):
@@ -137,12 +163,12 @@ class IDEC(DEC):
     def __init__(self, n_clusters: int = 8, *, gamma: float = 0.1, hidden=(500, 500, 2000), latent: int = 10,
                  pretrain_epochs: int = 50, pretrain_lr: float = 1e-3, batch_size: int = 256, epochs: int = 200,
                  lr: float = 1e-3, optimizer: str = "adam", update_interval: int = 140, tol: float = 0.001,
-                 alpha: float = 1.0, pretrained=None, n_init: int = 20, random_state=None, device="cpu",
-                 verbose: bool = True):
+                 alpha: float = 1.0, pretrained=None, n_init: int = 20, checkpoint=None, random_state=None,
+                 device="cpu", verbose: bool = True):
         super().__init__(n_clusters, hidden=hidden, latent=latent, pretrain_epochs=pretrain_epochs,
                          pretrain_lr=pretrain_lr, batch_size=batch_size, epochs=epochs, lr=lr, optimizer=optimizer,
                          update_interval=update_interval, tol=tol, alpha=alpha, pretrained=pretrained, n_init=n_init,
-                         random_state=random_state, device=device, verbose=verbose)
+                         checkpoint=checkpoint, random_state=random_state, device=device, verbose=verbose)
         self.gamma = gamma
 
     def _validate_params(self, n_samples: int) -> None:

@@ -11,7 +11,7 @@ from ..graphs import row_norm
 from ..losses import kl_clustering_loss, reconstruction_loss
 from ..nn import GCNLayer, MLPAutoEncoder, student_t_assignment, target_distribution
 from ..training import make_optimizer, train
-from ..training.checkpoint import FitCheckpoint, SaveEveryEpoch
+from ..training.checkpoint import SaveEveryEpoch
 from ._autoencoder import AutoEncoderMixin
 
 
@@ -156,11 +156,7 @@ class SDCN(AutoEncoderMixin, BaseClusterer):
         edge_index, edge_weight = self._graph(data, ctx)
         adj = row_norm(edge_index, edge_weight, data.num_nodes).to(ctx.device)  # sparse CSR [N, N]
         x = data.x.to(ctx.device)  # [N, F]
-        ckpt = FitCheckpoint(self.checkpoint, self, ctx, x, edge_index, edge_weight)  # the settings and data
-        if ckpt.stage is None:
-            ae, history = self._pretrained_autoencoder(x, ctx)
-        else:  # its weights come from the checkpoint
-            ae, history = MLPAutoEncoder(x.shape[1], self.hidden, self.latent), ckpt.history
+        ckpt, ae, history = self._autoencoder_or_checkpoint(x, ctx, edge_index, edge_weight)
         model = SDCNModule(ae, self.n_clusters, self.delta)
         model.reset_parameters(ctx.generator)
         model.to(ctx.device)

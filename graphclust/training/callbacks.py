@@ -67,6 +67,25 @@ class TargetRefresh(Callback):
         self.labels = labels
         self.n_refreshes += 1
 
+    @property
+    def converged(self) -> bool:
+        """Whether the labels have settled (fewer than ``tol`` changed at the last refresh)."""
+        return self._converged
+
+    def state_dict(self) -> dict:
+        """What a checkpoint needs to go on refreshing as an uninterrupted run (tensors and plain data)."""
+        return {"p": None if self.p is None else self.p.detach().cpu(),
+                "labels": None if self.labels is None else torch.from_numpy(self.labels),
+                "delta_label": self.delta_label, "n_refreshes": self.n_refreshes, "converged": self._converged}
+
+    def load_state_dict(self, state: dict, device=None) -> None:
+        """Continue from :meth:`state_dict` (P moved to ``device``)."""
+        self.p = None if state["p"] is None else state["p"].to(device)
+        self.labels = None if state["labels"] is None else state["labels"].numpy()
+        self.delta_label = state["delta_label"]
+        self.n_refreshes = int(state["n_refreshes"])
+        self._converged = bool(state["converged"])
+
     def on_epoch_start(self, epoch: int) -> None:
         if self.unit == "epoch" and epoch % self.interval == 0:
             self.refresh()

@@ -7,6 +7,7 @@ callbacks; ``loss.backward()`` appears here and nowhere else in the package.
 """
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from typing import Callable, Iterable, Mapping, Sequence
 
@@ -58,14 +59,16 @@ def train(step: Step, optimizer: torch.optim.Optimizer, *, epochs: int, n_sample
         desc: progress-bar label.
         grad_clip: optional max gradient norm.
         start_epoch: the first epoch to run, when resuming a training whose earlier epochs were
-            run before (the optimiser and the generator in the state those epochs left).
+            run before (the optimiser and the generator in the state those epochs left); the
+            step count that ``on_batch_start`` receives goes on from those epochs' steps.
 
     Returns:
         One dict per epoch: ``epoch``, the batch-size-weighted mean of each logged loss,
         and whatever the callbacks add (e.g. label changes, monitored metrics).
     """
     history: list[dict] = []
-    global_step = 0
+    steps_per_epoch = 1 if batch_size is None else math.ceil(n_samples / int(batch_size))
+    global_step = int(start_epoch) * steps_per_epoch  # as in an uninterrupted run (DEC's refresh every T steps)
     bar = progress_bar(range(int(start_epoch), int(epochs)), desc=desc, disable=not verbose, leave=False,
                        dynamic_ncols=True)
     for epoch in bar:

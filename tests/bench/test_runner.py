@@ -381,6 +381,21 @@ def test_a_run_killed_half_way_resumes_from_its_checkpoint(tmp_path, monkeypatch
     assert not path.exists()  # removed once the run is recorded
 
 
+def test_a_dec_run_on_the_shared_autoencoder_resumes_from_its_checkpoint(tmp_path, monkeypatch):
+    """DEC checkpoints too: killed half-way, the grid pretrains the shared autoencoder again (the
+    same weights, so the checkpoint is this fit's) and the run resumes to the uninterrupted result."""
+    config = {"name": "ae", "datasets": ["blobs"], "methods": ["dec"], "seeds": 1, "share_pretraining": ["dec"],
+              "params": {"dec": {**FAST_PARAMS["dec"], "epochs": 3}}}
+    run_grid(build_grid(config), tmp_path / "whole", progress=False)
+    (whole,) = read_records(tmp_path / "whole" / "ae.jsonl")
+    with monkeypatch.context() as patch, pytest.raises(KeyboardInterrupt):
+        die_after_saves(patch, 2, KeyboardInterrupt)  # after the k-means initialisation and clustering epoch 1
+        run_grid(build_grid(config), tmp_path, progress=False)
+    assert run_grid(build_grid(config), tmp_path, progress=False).ran == 1
+    (record,) = read_records(tmp_path / "ae.jsonl")
+    assert record["resumed"]["epochs_done"] == 1 and record["metrics"] == whole["metrics"]
+
+
 def test_a_checkpoint_left_by_other_settings_is_deleted_and_the_run_starts_afresh(tmp_path):
     import graphclust.training.checkpoint as checkpoint_module
 
