@@ -71,6 +71,16 @@ def die_after_saves(patch, n: int, error: type[BaseException] = Killed) -> list[
     return saved
 
 
+def assert_same_fit(fit, reference, *attributes: str) -> None:
+    """``fit`` ended with ``reference``'s model: equal labels, embedding, ``attributes`` (arrays)
+    and history (a resumed fit against an uninterrupted one)."""
+    import numpy as np
+
+    for name in ("labels_", "embedding_", *attributes):
+        np.testing.assert_array_equal(getattr(fit, name), getattr(reference, name), err_msg=name)
+    assert fit.history_ == reference.history_
+
+
 def spy_train(patch, module) -> list[tuple[str, int]]:
     """Record ``(desc, start_epoch)`` of every ``train`` call a model module makes (a resumed fit
     must skip its finished stages: a restart from scratch would give the same model too)."""
