@@ -34,6 +34,7 @@ import math
 import os
 import platform
 import resource
+import shutil
 import time
 import traceback
 import warnings
@@ -321,35 +322,59 @@ def _without_labels(data):
 _AE_SCHEDULE = ("hidden", "latent", "pretrain_epochs", "batch_size", "pretrain_lr")
 
 
-def _shared_autoencoder(model, features, seed: int, cache: dict, verbose: bool):
+def _shared_autoencoder(model, features, seed: int, cache: dict, verbose: bool, store: Path | None = None):
     """The AE that ``model`` would pretrain for itself with ``random_state=seed``, pretrained once.
 
     Replays what :meth:`BaseClusterer.fit` does before ``_fit`` pretrains: one draw from the
     seeded generator (the numpy RNG's seed), then the autoencoder's initialisation and
     pretraining from the same generator. The weights therefore equal the method's own
     (tested with AE+KMeans); later random draws of the method differ, so a shared run has a
-    key of its own. Returns (autoencoder, pretraining history, pretraining seconds, cache hit).
+    key of its own. With ``store`` (a folder) the pretrained AE is also kept there, under a
+    fingerprint of its schedule, seed and data, so a grid killed before the seed's methods are
+    all recorded does not pretrain it again (MNIST-70k: about 20 min on one core); a file of
+    other settings or data is replaced. Returns (autoencoder, pretraining history, pretraining
+    seconds, cache hit), the seconds those of the pretraining that made it.
     """
     import torch
 
     from ..base import check_device, check_random_state
     from ..graphs.inputs import as_data
+    from ..nn import MLPAutoEncoder
     from ..training import PretrainConfig, build_pretrained_autoencoder
+    from ..training import checkpoint as ckpt
 
     device = check_device(getattr(model, "device", "cpu"))
-    key = (seed, str(device), json.dumps(json_safe({k: getattr(model, k) for k in _AE_SCHEDULE}), sort_keys=True))
+    schedule = json.dumps(json_safe({k: getattr(model, k) for k in _AE_SCHEDULE}), sort_keys=True)
+    key = (seed, str(device), schedule)
     if key in cache:
         ae, history, seconds = cache[key]
         return ae, history, seconds, True
+    x = as_data(features).x.to(device)
+    path = fingerprint = None
+    if store is not None:
+        fingerprint = ckpt.fit_fingerprint({"schedule": schedule, "seed": seed}, x)
+        path = Path(store) / f"shared_ae_seed{seed}_{fingerprint[:12]}.pt"
+        try:
+            kept = ckpt.load_checkpoint(path, fingerprint)
+        except ckpt.CheckpointMismatch:
+            kept = None
+        if kept is not None:
+            ae = MLPAutoEncoder(x.shape[1], model.hidden, model.latent)
+            ae.load_state_dict(kept["module"])
+            cache[key] = (ae.to(device), list(kept["history"]), float(kept["seconds"]))
+            return (*cache[key], True)
     generator = check_random_state(seed)
     torch.randint(0, 2**62, (1,), generator=generator)  # the draw fit() makes for its numpy RNG
-    x = as_data(features).x.to(device)
     start = time.perf_counter()
     config = PretrainConfig(epochs=model.pretrain_epochs, batch_size=model.batch_size, lr=model.pretrain_lr)
     ae, history = build_pretrained_autoencoder(x, hidden=model.hidden, latent=model.latent, config=config,
                                                generator=generator, verbose=verbose)
     seconds = time.perf_counter() - start
     cache[key] = (ae, history, seconds)
+    if path is not None:
+        ckpt.save_checkpoint(path, fingerprint, {"stage": "shared autoencoder", "history": list(history),
+                                                 "module": {k: v.detach().cpu() for k, v in ae.state_dict().items()},
+                                                 "seconds": seconds})
     return ae, history, seconds, False
 
 
@@ -368,7 +393,8 @@ class FitOutcome:
 
 
 def fit_spec(spec: RunSpec, data, *, monitor: bool = True, device: str = "cpu", verbose: bool = False,
-             pretrain_cache: dict | None = None, checkpoint: Path | None = None) -> FitOutcome:
+             pretrain_cache: dict | None = None, checkpoint: Path | None = None,
+             pretrain_store: Path | None = None) -> FitOutcome:
     """Fit ``spec``'s method on ``data`` as the benchmark does (no evaluation, no record).
 
     ``data`` carries ``y``; ``fit`` receives the data without it and, when ``monitor``, the labels
@@ -391,7 +417,8 @@ def fit_spec(spec: RunSpec, data, *, monitor: bool = True, device: str = "cpu", 
     pretraining, pre_history, pre_s = None, [], 0.0
     if spec.shared_pretraining:
         ae, pre_history, pre_s, hit = _shared_autoencoder(model, features, spec.seed,
-                                                          {} if pretrain_cache is None else pretrain_cache, verbose)
+                                                          {} if pretrain_cache is None else pretrain_cache, verbose,
+                                                          store=pretrain_store)
         model.set_params(pretrained=ae)
         pretraining = {"shared": True, "time_s": pre_s, "cache_hit": hit}
     fit_s = fit_resumable(model, features, y=y if monitor else None, checkpoint=checkpoint)
@@ -445,7 +472,7 @@ def _save_embedding(path: Path, embedding: np.ndarray, labels: np.ndarray, y, in
 def run_spec(spec: RunSpec, data, *, monitor: bool = True, device: str = "cpu", verbose: bool = False,
              pretrain_cache: dict | None = None, embedding_path: Path | None = None, embedding_ref: str | None = None,
              sample_index: np.ndarray | None = None, env: dict | None = None, machine: dict | None = None,
-             checkpoint: Path | None = None) -> dict:
+             checkpoint: Path | None = None, pretrain_store: Path | None = None) -> dict:
     """Run one spec and return its record; an exception becomes a ``failed`` record.
 
     ``KeyboardInterrupt`` is not caught: an interrupted run leaves no record and is redone (from
@@ -464,7 +491,7 @@ def run_spec(spec: RunSpec, data, *, monitor: bool = True, device: str = "cpu", 
     start = time.perf_counter()
     try:
         outcome = fit_spec(spec, data, monitor=monitor, device=device, verbose=verbose, pretrain_cache=pretrain_cache,
-                           checkpoint=checkpoint)
+                           checkpoint=checkpoint, pretrain_store=pretrain_store)
         model = outcome.model
         y = data.y.cpu().numpy()
         metrics = evaluate(y, model.labels_, graph=data)
@@ -571,6 +598,12 @@ def checkpoint_path(out_dir, grid_name: str, spec: RunSpec) -> Path:
     return Path(out_dir) / "checkpoints" / grid_name / f"{_run_name(spec)}.pt"
 
 
+def shared_ae_store(out_dir, grid_name: str, spec: RunSpec) -> Path:
+    """The folder that keeps the shared autoencoders of ``spec``'s (dataset, seed) until all its runs
+    are recorded (:func:`_shared_autoencoder`)."""
+    return Path(out_dir) / "checkpoints" / grid_name / "shared_ae" / f"{spec.dataset}_seed{spec.seed}"
+
+
 def checkpoint_progress(path) -> str | None:
     """``"after stage joint, 12 epochs"`` for the checkpoint at ``path``; None when there is none
     (or it cannot be read: the run then starts afresh)."""
@@ -588,6 +621,8 @@ def _run_unit(specs: list[RunSpec], data, ctx: _UnitContext, on_record, on_start
     and hand it to ``on_record`` (``on_start(spec)`` before each run)."""
     index = embedding_sample(data.num_nodes)
     cache: dict = {}  # this seed's shared autoencoders
+    store = shared_ae_store(ctx.out_dir, ctx.grid_name, specs[0]) if specs else None  # and on disk, until all done
+    all_ok = True
     for spec in specs:
         if on_start is not None:
             on_start(spec)
@@ -597,11 +632,14 @@ def _run_unit(specs: list[RunSpec], data, ctx: _UnitContext, on_record, on_start
         record = run_spec(spec, data, monitor=ctx.monitor, device=ctx.device, verbose=ctx.verbose_runs,
                           pretrain_cache=cache, embedding_path=ctx.out_dir / ref if keep else None,
                           embedding_ref=ref, sample_index=index, env=ctx.env, machine=ctx.machine,
-                          checkpoint=checkpoint)
+                          checkpoint=checkpoint, pretrain_store=store)
         append_record(ctx.path, record)
         if record["status"] == "ok":  # recorded: its checkpoint (if the method took one) is not needed
             checkpoint.unlink(missing_ok=True)
+        all_ok = all_ok and record["status"] == "ok"
         on_record(record)
+    if store is not None and all_ok:  # every run of the unit recorded: its shared autoencoders are not needed
+        shutil.rmtree(store, ignore_errors=True)
 
 
 def run_grid(grid: Grid, out_dir, *, data_root=None, max_runs: int | None = None, retry_failed: bool = False,

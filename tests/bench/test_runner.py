@@ -382,18 +382,28 @@ def test_a_run_killed_half_way_resumes_from_its_checkpoint(tmp_path, monkeypatch
 
 
 def test_a_dec_run_on_the_shared_autoencoder_resumes_from_its_checkpoint(tmp_path, monkeypatch):
-    """DEC checkpoints too: killed half-way, the grid pretrains the shared autoencoder again (the
-    same weights, so the checkpoint is this fit's) and the run resumes to the uninterrupted result."""
-    config = {"name": "ae", "datasets": ["blobs"], "methods": ["dec"], "seeds": 1, "share_pretraining": ["dec"],
-              "params": {"dec": {**FAST_PARAMS["dec"], "epochs": 3}}}
+    """DEC checkpoints too, and the grid keeps the shared autoencoder until the seed's runs are
+    recorded: killed half-way, the run resumes without pretraining again, to the uninterrupted result."""
+    import graphclust.training as training
+
+    config = {"name": "ae", "datasets": ["blobs"], "methods": ["dec", "idec"], "seeds": 1,
+              "share_pretraining": ["dec", "idec"],
+              "params": {m: {**FAST_PARAMS[m], "epochs": 3} for m in ("dec", "idec")}}
     run_grid(build_grid(config), tmp_path / "whole", progress=False)
-    (whole,) = read_records(tmp_path / "whole" / "ae.jsonl")
+    whole = read_records(tmp_path / "whole" / "ae.jsonl")
     with monkeypatch.context() as patch, pytest.raises(KeyboardInterrupt):
-        die_after_saves(patch, 2, KeyboardInterrupt)  # after the k-means initialisation and clustering epoch 1
+        saved = die_after_saves(patch, 3, KeyboardInterrupt)  # the shared AE, DEC's initialisation, its epoch 1
         run_grid(build_grid(config), tmp_path, progress=False)
-    assert run_grid(build_grid(config), tmp_path, progress=False).ran == 1
-    (record,) = read_records(tmp_path / "ae.jsonl")
-    assert record["resumed"]["epochs_done"] == 1 and record["metrics"] == whole["metrics"]
+    dec_spec = build_grid(config).specs[0]
+    store = runner.shared_ae_store(tmp_path, "ae", dec_spec)
+    assert saved[0][1].parent == store and saved[1][1] == runner.checkpoint_path(tmp_path, "ae", dec_spec)
+    with monkeypatch.context() as patch:
+        patch.setattr(training, "build_pretrained_autoencoder", lambda *a, **k: pytest.fail("pretrained again"))
+        assert run_grid(build_grid(config), tmp_path, progress=False).ran == 2
+    dec, idec = read_records(tmp_path / "ae.jsonl")
+    assert dec["resumed"]["epochs_done"] == 1 and "resumed" not in idec
+    assert [r["metrics"] for r in (dec, idec)] == [r["metrics"] for r in whole]
+    assert [r["pretraining"]["cache_hit"] for r in (dec, idec)] == [True, True] and not store.exists()
 
 
 def test_a_checkpoint_left_by_other_settings_is_deleted_and_the_run_starts_afresh(tmp_path):
