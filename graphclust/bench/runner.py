@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as _dt
+import hashlib
 import json
 import math
 import os
@@ -329,11 +330,13 @@ def _shared_autoencoder(model, features, seed: int, cache: dict, verbose: bool, 
     seeded generator (the numpy RNG's seed), then the autoencoder's initialisation and
     pretraining from the same generator. The weights therefore equal the method's own
     (tested with AE+KMeans); later random draws of the method differ, so a shared run has a
-    key of its own. With ``store`` (a folder) the pretrained AE is also kept there, under a
-    fingerprint of its schedule, seed and data, so a grid killed before the seed's methods are
-    all recorded does not pretrain it again (MNIST-70k: about 20 min on one core); a file of
-    other settings or data is replaced. Returns (autoencoder, pretraining history, pretraining
-    seconds, cache hit), the seconds those of the pretraining that made it.
+    key of its own. With ``store`` (a folder) the pretrained AE is also kept there, one file per
+    schedule and device under a fingerprint of schedule, seed, device and data, so a grid killed
+    before the seed's methods are all recorded does not pretrain it again (MNIST-70k: about 20 min
+    on one core); a file of other data is replaced, and one pretrained under other code is used
+    with a warning (as a checkpoint is, :mod:`graphclust.training.checkpoint`). Returns
+    (autoencoder, pretraining history, pretraining seconds, cache hit), the seconds those of the
+    pretraining that made it.
     """
     import torch
 
@@ -351,14 +354,19 @@ def _shared_autoencoder(model, features, seed: int, cache: dict, verbose: bool, 
         return ae, history, seconds, True
     x = as_data(features).x.to(device)
     path = fingerprint = None
-    if store is not None:
-        fingerprint = ckpt.fit_fingerprint({"schedule": schedule, "seed": seed}, x)
-        path = Path(store) / f"shared_ae_seed{seed}_{fingerprint[:12]}.pt"
+    if store is not None:  # one file per schedule and device; a file of other data (or damaged) is replaced
+        fingerprint = ckpt.fit_fingerprint({"schedule": schedule, "seed": seed, "device": str(device)}, x)
+        name = hashlib.sha1(f"{schedule}|{device}".encode()).hexdigest()[:12]
+        path = Path(store) / f"shared_ae_seed{seed}_{name}.pt"
         try:
             kept = ckpt.load_checkpoint(path, fingerprint)
         except ckpt.CheckpointMismatch:
             kept = None
         if kept is not None:
+            if kept.get("code_version") != ckpt.code_version():
+                warnings.warn(f"{path}: the shared autoencoder was pretrained under code {kept.get('code_version')}, "
+                              f"this run is code {ckpt.code_version()}; delete the file to pretrain it again",
+                              stacklevel=2)
             ae = MLPAutoEncoder(x.shape[1], model.hidden, model.latent)
             ae.load_state_dict(kept["module"])
             cache[key] = (ae.to(device), list(kept["history"]), float(kept["seconds"]))
@@ -372,9 +380,13 @@ def _shared_autoencoder(model, features, seed: int, cache: dict, verbose: bool, 
     seconds = time.perf_counter() - start
     cache[key] = (ae, history, seconds)
     if path is not None:
-        ckpt.save_checkpoint(path, fingerprint, {"stage": "shared autoencoder", "history": list(history),
-                                                 "module": {k: v.detach().cpu() for k, v in ae.state_dict().items()},
-                                                 "seconds": seconds})
+        try:
+            ckpt.save_checkpoint(path, fingerprint, {
+                "stage": "shared autoencoder", "history": list(history), "seconds": seconds,
+                "module": {k: v.detach().cpu() for k, v in ae.state_dict().items()},
+                "code_version": ckpt.code_version()})
+        except OSError as err:  # the run goes on: only a later resume would pretrain again
+            warnings.warn(f"could not keep the shared autoencoder in {path}: {err}", stacklevel=2)
     return ae, history, seconds, False
 
 
@@ -586,6 +598,7 @@ class _UnitContext:
     verbose_runs: bool
     env: dict
     machine: dict
+    keep_store: frozenset = frozenset()  # (dataset, seed) with runs pending beyond this call (max_runs)
 
 
 def _run_name(spec: RunSpec) -> str:
@@ -638,8 +651,8 @@ def _run_unit(specs: list[RunSpec], data, ctx: _UnitContext, on_record, on_start
             checkpoint.unlink(missing_ok=True)
         all_ok = all_ok and record["status"] == "ok"
         on_record(record)
-    if store is not None and all_ok:  # every run of the unit recorded: its shared autoencoders are not needed
-        shutil.rmtree(store, ignore_errors=True)
+    if store is not None and all_ok and (specs[0].dataset, specs[0].seed) not in ctx.keep_store:
+        shutil.rmtree(store, ignore_errors=True)  # every run of the seed recorded: its shared AEs are not needed
 
 
 def run_grid(grid: Grid, out_dir, *, data_root=None, max_runs: int | None = None, retry_failed: bool = False,
@@ -688,7 +701,7 @@ def run_grid(grid: Grid, out_dir, *, data_root=None, max_runs: int | None = None
     device = settings.get("device", "cpu")
     ctx = _UnitContext(path, out_dir, grid.name, settings.get("monitor", True), device,
                        settings.get("save_embeddings", "first"), grid.first_seeds(), verbose_runs, versions(),
-                       device_info(device))
+                       device_info(device), frozenset((s.dataset, s.seed) for s in pending[len(todo):]))
     units = _units(todo)
     jobs = min(jobs, len(units))
     if progress:

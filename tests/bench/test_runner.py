@@ -406,6 +406,31 @@ def test_a_dec_run_on_the_shared_autoencoder_resumes_from_its_checkpoint(tmp_pat
     assert [r["pretraining"]["cache_hit"] for r in (dec, idec)] == [True, True] and not store.exists()
 
 
+def test_the_shared_autoencoder_is_kept_until_every_run_of_its_seed_is_recorded(tmp_path, monkeypatch):
+    import graphclust.training as training
+    import graphclust.training.checkpoint as checkpoint_module
+
+    config = {"name": "ae", "datasets": ["blobs"], "methods": ["ae_kmeans", "dec"], "seeds": 1,
+              "share_pretraining": ["ae_kmeans", "dec"], "params": {m: FAST_PARAMS[m] for m in ("ae_kmeans", "dec")}}
+    grid = build_grid(config)
+    store = runner.shared_ae_store(tmp_path, "ae", grid.specs[0])
+    assert run_grid(grid, tmp_path, progress=False, max_runs=1).ran == 1
+    (kept,) = store.glob("shared_ae_seed0_*.pt")  # DEC is still to run
+    with monkeypatch.context() as patch:
+        patch.setattr(training, "build_pretrained_autoencoder", lambda *a, **k: pytest.fail("pretrained again"))
+        assert run_grid(grid, tmp_path, progress=False).ran == 1
+    assert not store.exists()  # both recorded
+
+    other = build_grid({**config, "datasets": ["sbm"]})  # a file of other data under the same name is replaced
+    sbm_store = runner.shared_ae_store(tmp_path, "ae", other.specs[0])
+    sbm_store.mkdir(parents=True)
+    checkpoint_module.save_checkpoint(sbm_store / kept.name, "another dataset's autoencoder", {"stage": "x"})
+    assert run_grid(other, tmp_path, progress=False, max_runs=1).ran == 1
+    (record,) = [r for r in read_records(tmp_path / "ae.jsonl") if r["dataset"] == "sbm"]
+    assert record["status"] == "ok" and record["pretraining"]["cache_hit"] is False
+    assert checkpoint_module.peek_checkpoint(sbm_store / kept.name)["stage"] == "shared autoencoder"
+
+
 def test_a_checkpoint_left_by_other_settings_is_deleted_and_the_run_starts_afresh(tmp_path):
     import graphclust.training.checkpoint as checkpoint_module
 

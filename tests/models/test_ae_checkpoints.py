@@ -16,7 +16,10 @@ from graphclust.models import DCN, DEC, IDEC
 COMMON = {"n_clusters": 3, "hidden": (16,), "latent": 4, "pretrain_epochs": 2, "epochs": 4, "batch_size": 16,
           "n_init": 2, "random_state": 3, "verbose": False}
 CASES = [(DEC, dec_module, {"update_interval": 3, "tol": 0.0}), (IDEC, dec_module, {"update_interval": 3, "tol": 0.0}),
-         (DCN, dcn_module, {})]
+         (DCN, dcn_module, {}),
+         # refreshes at steps 0, 9, 18: epoch 1 has none (its record carries epoch 0's label change) and the
+         # refresh of epoch 2 stops training (labels settled), which needs the refresh count restored
+         (DEC, dec_module, {"update_interval": 9, "tol": 0.01})]
 
 
 @pytest.fixture(scope="module")
@@ -25,15 +28,17 @@ def blobs():
     return data.x.numpy(), data.y.numpy()
 
 
-@pytest.mark.parametrize("method, module, extra", CASES, ids=["dec", "idec", "dcn"])
+@pytest.mark.parametrize("method, module, extra", CASES, ids=["dec", "idec", "dcn", "dec-converges"])
 def test_a_fit_killed_after_any_checkpoint_resumes_to_the_same_model(blobs, tmp_path, monkeypatch, method, module,
                                                                        extra):
     x, y = blobs
     params = {**COMMON, **extra}
     reference = method(**params).fit(x, y)
-    assert reference.resumed_ is None and len(reference.history_) == 2 + 4  # pretraining, then 4 epochs
+    epochs = len(reference.history_) - 2  # after 2 pretraining epochs: 4, or fewer when it converged
+    converged = epochs < params["epochs"]
+    assert reference.resumed_ is None and epochs == (3 if extra.get("tol") else 4)
     path = tmp_path / "fit.ckpt"
-    for kill_after in range(1, 6):  # after the initialisation, after clustering epochs 1-4
+    for kill_after in range(1, epochs + 2):  # after the initialisation, after each clustering epoch
         path.unlink(missing_ok=True)
         with monkeypatch.context() as patch, pytest.raises(Killed):
             saved = die_after_saves(patch, kill_after)
@@ -42,10 +47,11 @@ def test_a_fit_killed_after_any_checkpoint_resumes_to_the_same_model(blobs, tmp_
             calls = spy_train(patch, module)
             patch.setattr(method, "_pretrained_autoencoder", lambda *args: pytest.fail("pretrained again"))
             resumed = method(**params, checkpoint=path).fit(x, y)
-        assert calls == [(method.__name__, kill_after - 1)]  # the epochs left, from where they stopped
+        finished = converged and kill_after - 1 == epochs  # nothing left to train
+        assert calls == ([] if finished else [(method.__name__, kill_after - 1)])  # from where they stopped
         assert resumed.resumed_["epochs_done"] == kill_after - 1
         assert_same_fit(resumed, reference, "cluster_centers_")
-    assert [stage for stage, _ in saved] == ["initialised", "joint", "joint", "joint", "joint"]
+    assert [stage for stage, _ in saved] == ["initialised"] + ["joint"] * epochs
 
 
 def test_a_dec_fit_that_converged_resumes_without_training_again(blobs, tmp_path, monkeypatch):
