@@ -17,7 +17,10 @@ finished run is appended at once to a JSONL file; rerunning skips what is record
 - K-means, AE+K-means, DEC, IDEC: ``baselines_<dataset>.jsonl`` (the runs of
   ``reproduce_baselines.py``: one autoencoder per seed shared by the AE-based methods);
 - SDCN: ``graph_methods.jsonl`` (the runs of ``reproduce_graph.py``; also records SDCN_Q);
-- DeepCluster, SDDECC and the Table 4 ablations: ``sddecc.jsonl``.
+- DeepCluster, SDDECC and the Table 4 ablations: ``sddecc.jsonl``;
+- a baseline row that ``reproduce_baselines.py`` has not run on a dataset (MNIST and Fashion-MNIST
+  DEC, IDEC): the grid's own runs in ``reproduction.jsonl`` (``graphclust bench``), said under the
+  tables.
 
 ``--rerun`` runs the last group again where recorded (to check that a run reproduces on today's
 code, or to record a field older records lack): the new record supersedes the old in the tables,
@@ -49,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (BEST_EPOCH_KEY, RESULTS, append_run, best_epoch_acc, checkpointed_fit,  # noqa: E402
                      code_version, done_keys, drop_checkpoint, mean_std, model_config, parse_run_args, peak_rss_mib,
-                     read_runs, run_parser, summary_table)
+                     read_records, read_runs, run_parser, summary_table)
 from reproduce_baselines import run_baseline_seed  # noqa: E402
 from reproduce_graph import run_graph_method  # noqa: E402
 
@@ -274,12 +277,27 @@ def settings_changed(runs: list[dict]) -> list[str]:
     return lines
 
 
+def grid_runs(dataset: str, row: str) -> list[dict]:
+    """The grid's own finished runs of a baseline row (``graphclust bench``, ``reproduction.jsonl``: the
+    same protocol, final model, one autoencoder per seed shared by the AE methods), flattened like a
+    script's records; the latest record per seed, none taken over from a script."""
+    latest = {}
+    for record in read_records(RESULTS / "reproduction.jsonl"):
+        if (record.get("dataset"), record.get("method"), record.get("status")) == (dataset, row, "ok") \
+                and not record.get("imported_from"):
+            latest[record["seed"]] = record
+    return [{"dataset": dataset, "method": row, "seed": seed, **r["metrics"], "time": r["time_s"],
+             "peak_rss_mib": r.get("peak_rss_mib") or 0, "from_grid": True} for seed, r in sorted(latest.items())]
+
+
 def write_tables(datasets) -> str:
-    """``sddecc.md``: Table 3 and Table 4, rows gathered from every source file."""
+    """``sddecc.md``: Table 3 and Table 4, rows gathered from every source file (a baseline row that
+    ``reproduce_baselines.py`` has not run on a dataset from the grid's runs, said under the tables)."""
     runs = []
     for dataset in datasets:
         for row, path in sources(dataset).items():
-            runs += [r for r in read_runs(path) if r["dataset"] == dataset and r["method"] == row]
+            mine = [r for r in read_runs(path) if r["dataset"] == dataset and r["method"] == row]
+            runs += mine or (grid_runs(dataset, row) if row in BASELINES else [])
     parts = ["# SDDECC (Fu et al. 2021): Tables 3 and 4 reproduced\n",
              "Final model of every run, mean ± std over seeds; the paper gives ACC / NMI (10-run means). "
              "Produced by `benchmarks/reproduce_sddecc.py`; per-run records in `sddecc.jsonl`, "
@@ -305,6 +323,14 @@ def write_tables(datasets) -> str:
         mine = [dict(run, method=ROW_NAMES[run["method"]]) for run in mine]
         paper = {(d, ROW_NAMES[r]): v for (d, r), v in PAPER.items()}
         parts.append(f"## {title}\n\n" + summary_table(mine, paper) + "\n")
+    from_grid = {}
+    for run in runs:
+        if run.get("from_grid"):
+            from_grid.setdefault(run["dataset"], []).append(ROW_NAMES[run["method"]])
+    if from_grid:
+        parts.append("Rows from the grid (`graphclust bench`, `reproduction.jsonl`; the same protocol, its own "
+                     "seeds' shared autoencoder, so not the same runs as `reproduce_baselines.py` would make): "
+                     + "; ".join(f"{d}: {', '.join(dict.fromkeys(rows))}" for d, rows in from_grid.items()) + ".\n")
     changed = settings_changed(runs)
     if changed:
         parts.append("## Runs made under other settings\n\n" + "\n".join(changed) + "\n")

@@ -194,3 +194,18 @@ def test_a_rerun_supersedes_the_record_and_says_whether_it_reproduced(script, tm
     assert "0 of 1 reruns" in note and "a change of +1.00 points" in note
     table = script.write_tables(["usps"]).split("## Table 4")[0]
     assert f"| usps | SDDECC (ConvAE+MI+GCN) | 1 | {changed['acc']:.4f}" in table  # the tables hold the rerun
+
+
+def test_a_baseline_the_script_has_not_run_comes_from_the_grid(script, tmp_path):
+    grid = {"status": "ok", "dataset": "usps", "method": "dec", "time_s": 12.0, "peak_rss_mib": 100.0,
+            "metrics": {"acc": 0.8, "nmi": 0.7, "ari": 0.6, "f1": 0.75, "modularity": 0.5}}
+    for record in ({**grid, "seed": 0}, {**grid, "seed": 1, "metrics": {**grid["metrics"], "acc": 0.9}},
+                   {**grid, "seed": 2, "imported_from": "baselines_usps.jsonl"},  # a script's run: not the grid's
+                   {**grid, "seed": 3, "status": "failed"}):
+        script.append_run(tmp_path / "reproduction.jsonl", record)
+    tables = script.write_tables(["usps"])
+    assert "| usps | DEC | 2 | 0.8500 ± 0.0500 |" in tables and "Rows from the grid" in tables and "usps: DEC" in tables
+    script.append_run(tmp_path / "baselines_usps.jsonl", {"dataset": "usps", "method": "dec", "seed": 0, "acc": 0.7,
+                                                          "nmi": 0.6, "ari": 0.5, "f1": 0.65, "time": 3.0})
+    tables = script.write_tables(["usps"])  # the script's own run of the row takes its place
+    assert "| usps | DEC | 1 | 0.7000 |" in tables and "Rows from the grid" not in tables
