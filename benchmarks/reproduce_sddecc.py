@@ -277,12 +277,13 @@ def settings_changed(runs: list[dict]) -> list[str]:
     return lines
 
 
-def grid_runs(dataset: str, row: str) -> list[dict]:
-    """The grid's own finished runs of a baseline row (``graphclust bench``, ``reproduction.jsonl``: the
-    same protocol, final model, one autoencoder per seed shared by the AE methods), flattened like a
-    script's records; the latest record per seed, none taken over from a script."""
+def grid_runs(records: list[dict], dataset: str, row: str) -> list[dict]:
+    """The grid's own finished runs of a baseline row among ``records`` (``graphclust bench``,
+    ``reproduction.jsonl``: the same protocol, final model, one autoencoder per seed shared by the AE
+    methods), flattened like a script's records; the latest record per seed, none taken over from a
+    script."""
     latest = {}
-    for record in read_records(RESULTS / "reproduction.jsonl"):
+    for record in records:
         if (record.get("dataset"), record.get("method"), record.get("status")) == (dataset, row, "ok") \
                 and not record.get("imported_from"):
             latest[record["seed"]] = record
@@ -293,11 +294,14 @@ def grid_runs(dataset: str, row: str) -> list[dict]:
 def write_tables(datasets) -> str:
     """``sddecc.md``: Table 3 and Table 4, rows gathered from every source file (a baseline row that
     ``reproduce_baselines.py`` has not run on a dataset from the grid's runs, said under the tables)."""
-    runs = []
+    runs, grid = [], None  # the grid's records, read once when a baseline row needs them
     for dataset in datasets:
         for row, path in sources(dataset).items():
             mine = [r for r in read_runs(path) if r["dataset"] == dataset and r["method"] == row]
-            runs += mine or (grid_runs(dataset, row) if row in BASELINES else [])
+            if not mine and row in BASELINES:
+                grid = read_records(RESULTS / "reproduction.jsonl") if grid is None else grid
+                mine = grid_runs(grid, dataset, row)
+            runs += mine
     parts = ["# SDDECC (Fu et al. 2021): Tables 3 and 4 reproduced\n",
              "Final model of every run, mean ± std over seeds; the paper gives ACC / NMI (10-run means). "
              "Produced by `benchmarks/reproduce_sddecc.py`; per-run records in `sddecc.jsonl`, "

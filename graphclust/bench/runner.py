@@ -922,16 +922,16 @@ def legacy_records(legacy_path, grid: Grid, have: set, current: dict | None = No
         last[spec.key] = (spec, old)
     taken: list[dict] = []
     for spec, old in last.values():
+        metrics = {m: old[m] for m in ("acc", "nmi", "ari", "f1") if m in old}
         if spec.key in have:
             prior = (current or {}).get(spec.key)
             if prior is None or prior.get("imported_from") != name or (
-                    prior.get("metrics") == {m: old[m] for m in ("acc", "nmi", "ari", "f1") if m in old}
-                    and prior.get("time_s") == old.get("time")):
+                    prior.get("metrics") == metrics and prior.get("time_s") == old.get("time")):
                 continue
         taken.append({"key": "|".join(map(str, spec.key)), "status": "ok", "dataset": spec.dataset,
                       "method": spec.method, "seed": spec.seed, "params": spec.params,
                       "params_hash": spec.params_hash,
-                      "metrics": {m: old[m] for m in ("acc", "nmi", "ari", "f1") if m in old},
+                      "metrics": metrics,
                       BEST_EPOCH_KEY: old.get(BEST_EPOCH_KEY), "best_epoch": None, "time_s": old.get("time"),
                       "epochs_run": old.get("epochs_run"),
                       "config": {**(old.get("full_config") or {}), "repr": old.get("config")}, "history": [],
