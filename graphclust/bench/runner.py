@@ -363,10 +363,8 @@ def _shared_autoencoder(model, features, seed: int, cache: dict, verbose: bool, 
         except ckpt.CheckpointMismatch:
             kept = None
         if kept is not None:
-            if kept.get("code_version") != ckpt.code_version():
-                warnings.warn(f"{path}: the shared autoencoder was pretrained under code {kept.get('code_version')}, "
-                              f"this run is code {ckpt.code_version()}; delete the file to pretrain it again",
-                              stacklevel=2)
+            ckpt.warn_other_code(path, kept.get("code_version"), "the shared autoencoder is used as it is; delete "
+                                 "the file to pretrain it again")
             ae = MLPAutoEncoder(x.shape[1], model.hidden, model.latent)
             ae.load_state_dict(kept["module"])
             cache[key] = (ae.to(device), list(kept["history"]), float(kept["seconds"]))
@@ -904,7 +902,8 @@ def legacy_records(legacy_path, grid: Grid, have: set, current: dict | None = No
     lets a key in ``have`` be taken again when its latest grid record was taken over from this
     file and the file's last record of the run now differs (scores or time). Imported records
     have no modularity, conductance, history or embedding (the best monitored epoch's ACC, when
-    the script kept it); they carry ``imported_from``; their ``config`` is the script's
+    the script kept it); they carry ``imported_from`` and the script's ``code_version`` (where its
+    record has one); their ``config`` is the script's
     ``full_config`` where it has one, so :func:`config_changes` can compare it, plus the ``repr``.
     Writes nothing.
     """
@@ -938,5 +937,6 @@ def legacy_records(legacy_path, grid: Grid, have: set, current: dict | None = No
                       "embedding": None, "monitored": True, "peak_rss_mib": old.get("peak_rss_mib"),
                       "peak_rss_scope": "process", "versions": old.get("versions") or {},
                       "device": {"device": "cpu"}, "imported_from": name,
+                      **({"code_version": old["code_version"]} if old.get("code_version") else {}),
                       **({"resumed": old["resumed"]} if old.get("resumed") else {})})
     return taken

@@ -31,7 +31,7 @@ import torch
 from .callbacks import Callback
 
 __all__ = ["CheckpointMismatch", "FitCheckpoint", "SaveEveryEpoch", "code_version", "fit_fingerprint",
-           "load_checkpoint", "peek_checkpoint", "rng_state", "restore_rng", "save_checkpoint"]
+           "load_checkpoint", "peek_checkpoint", "rng_state", "restore_rng", "save_checkpoint", "warn_other_code"]
 
 FORMAT = 1
 
@@ -61,6 +61,18 @@ def code_version() -> str:
 
 
 code_version()  # read at import, so a process that runs for hours reports the code it loaded
+
+
+def warn_other_code(path, saved: str | None, consequence: str, stacklevel: int = 2) -> bool:
+    """Warn, and return True, when the file at ``path`` was written under code ``saved`` (None: not
+    recorded) and this process runs other code (:func:`code_version`); ``consequence`` says what
+    that means for the caller. A file of the same code is used silently."""
+    now = code_version()
+    if saved == now:
+        return False
+    warnings.warn(f"{path}: written under code {saved or 'unrecorded'}, this process runs code {now}; {consequence}",
+                  stacklevel=stacklevel + 1)
+    return True
 
 
 class CheckpointMismatch(ValueError):
@@ -187,10 +199,8 @@ class FitCheckpoint:
             self.before = float(self.state["elapsed_s"])
             # a checkpoint from before code versions were kept: its code is not known
             self.code_versions = list(self.state.get("code_versions") or ["unrecorded"])
-            if self.code_versions[-1] != now:
-                warnings.warn(f"{self.path}: resuming a fit checkpointed under code {self.code_versions[-1]} with "
-                              f"code {now}; the fit's resumed_ (and a benchmark record's 'resumed') lists both",
-                              stacklevel=3)
+            if warn_other_code(self.path, self.code_versions[-1], "the fit resumes there, and its resumed_ (and a "
+                               "benchmark record's 'resumed') lists both", stacklevel=3):
                 self.code_versions.append(now)
         else:
             self.code_versions = [now]

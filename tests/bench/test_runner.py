@@ -198,7 +198,8 @@ def test_runs_of_the_earlier_scripts_are_taken_over_when_the_protocol_matches(tm
                        "params": {"sdcn": {"lr": 1e-4}}, "share_pretraining": ["dec"]})
     legacy = tmp_path / "old.jsonl"
     old = {"dataset": "sbm", "acc": 0.9, "nmi": 0.8, "ari": 0.7, "f1": 0.85, "time": 3.0, "versions": {"torch": "x"}}
-    lines = [{**old, "method": "kmeans", "seed": 0, "config": "KMeans(n_clusters=3, random_state=0)"},
+    lines = [{**old, "method": "kmeans", "seed": 0, "config": "KMeans(n_clusters=3, random_state=0)",
+              "code_version": "abc1234"},
              {**old, "method": "sdcn", "seed": 0,
               "config": "SDCN(n_clusters=3, lr=0.0001, random_state=0, verbose=False)"},
              {**old, "method": "sdcn", "seed": 1, "config": "SDCN(n_clusters=3, random_state=1)"},  # other lr
@@ -210,6 +211,7 @@ def test_runs_of_the_earlier_scripts_are_taken_over_when_the_protocol_matches(tm
     records = read_records(tmp_path / "g.jsonl")
     assert {(r["method"], r["seed"]) for r in records} == {("kmeans", 0), ("sdcn", 0)}
     assert records[0]["metrics"] == {"acc": 0.9, "nmi": 0.8, "ari": 0.7, "f1": 0.85} and records[0]["imported_from"]
+    assert records[0]["code_version"] == "abc1234" and "code_version" not in records[1]  # the script's, where it had one
     calls = counting_fit(monkeypatch)
     summary = run_grid(grid.filter(methods="kmeans,sdcn"), tmp_path, progress=False, max_runs=0)
     assert summary.already_done == 2 and calls == []
@@ -416,8 +418,9 @@ def test_the_shared_autoencoder_is_kept_until_every_run_of_its_seed_is_recorded(
     store = runner.shared_ae_store(tmp_path, "ae", grid.specs[0])
     assert run_grid(grid, tmp_path, progress=False, max_runs=1).ran == 1
     (kept,) = store.glob("shared_ae_seed0_*.pt")  # DEC is still to run
-    with monkeypatch.context() as patch:
+    with monkeypatch.context() as patch, pytest.warns(UserWarning, match="this process runs code newer.*used as it is"):
         patch.setattr(training, "build_pretrained_autoencoder", lambda *a, **k: pytest.fail("pretrained again"))
+        patch.setattr(checkpoint_module, "code_version", lambda: "newer")  # the code changed in between
         assert run_grid(grid, tmp_path, progress=False).ran == 1
     assert not store.exists()  # both recorded
 

@@ -154,7 +154,7 @@ def test_a_resume_under_other_code_warns_and_the_fit_lists_both_versions(tmp_pat
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the same code: no warning
         assert checkpoint("aaa").resumed["code_versions"] == ["aaa"]
-    with pytest.warns(UserWarning, match="checkpointed under code aaa with code bbb"):
+    with pytest.warns(UserWarning, match="under code aaa, this process runs code bbb"):
         other = checkpoint("bbb")
     assert other.resumed["code_versions"] == ["aaa", "bbb"]
     other.save("joint", module, [])
