@@ -46,6 +46,11 @@ def parse_run_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
     return args
 
 
+def checkpoint_file(name: str) -> Path:
+    """Where run ``name`` keeps its checkpoint (or a seed its pretrained autoencoder) until recorded."""
+    return CHECKPOINTS / f"{name}.pt"
+
+
 def checkpointed_fit(model, data, name: str) -> tuple[float, dict | None]:
     """Fit ``model`` on ``data``; a method that takes a ``checkpoint`` checkpoints to
     ``CHECKPOINTS/<name>.pt`` and, killed half-way, resumes there the next time. Returns the fit's
@@ -54,7 +59,7 @@ def checkpointed_fit(model, data, name: str) -> tuple[float, dict | None]:
     :func:`drop_checkpoint` once the run is recorded. The process's peak-RSS counter is reset
     first, so :func:`peak_rss_mib` afterwards is this run's (the loaded data included)."""
     reset_peak_rss()
-    seconds = fit_resumable(model, data, checkpoint=CHECKPOINTS / f"{name}.pt")
+    seconds = fit_resumable(model, data, checkpoint=checkpoint_file(name))
     if "checkpoint" in model.get_params():
         model.set_params(checkpoint=None)
     return seconds, getattr(model, "resumed_", None)
@@ -62,7 +67,7 @@ def checkpointed_fit(model, data, name: str) -> tuple[float, dict | None]:
 
 def drop_checkpoint(name: str) -> None:
     """Delete the checkpoint of run ``name`` (see :func:`checkpointed_fit`), once it is recorded."""
-    (CHECKPOINTS / f"{name}.pt").unlink(missing_ok=True)
+    checkpoint_file(name).unlink(missing_ok=True)
 
 
 def read_runs(path: Path) -> list[dict]:

@@ -5,6 +5,9 @@ pretrained and handed to AE+KMeans, DEC and IDEC through ``pretrained=`` — the
 each of them would have pretrained for itself with that seed and schedule, computed once.
 Every finished run is appended to ``benchmarks/results/baselines_<dataset>.jsonl`` at once;
 rerunning skips what is there. The table goes to ``benchmarks/results/baselines_<dataset>.md``.
+Killed half-way, a rerun loses little: the seed's pretrained autoencoder is kept in
+``benchmarks/results/checkpoints/`` until every method of the seed is recorded, and DEC, IDEC
+and DCN checkpoint every clustering epoch there and resume to the uninterrupted result.
 
     python benchmarks/reproduce_baselines.py --data-root ../shared/data --seeds 10
 """
@@ -18,14 +21,16 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (RESULTS, append_run, done_keys, model_config, parse_run_args, peak_rss_mib, read_runs,  # noqa: E402
-                     reset_peak_rss, run_parser, summary_table)
+from _common import (RESULTS, append_run, checkpoint_file, checkpointed_fit, done_keys, drop_checkpoint,  # noqa: E402
+                     model_config, parse_run_args, peak_rss_mib, read_runs, reset_peak_rss, run_parser, summary_table)
 
 from graphclust.cli import versions  # noqa: E402
 from graphclust.data import load_dataset  # noqa: E402
 from graphclust.metrics import evaluate  # noqa: E402
+from graphclust.nn import MLPAutoEncoder  # noqa: E402
 from graphclust.registry import make_method  # noqa: E402
 from graphclust.training import PretrainConfig, build_pretrained_autoencoder  # noqa: E402
+from graphclust.training import checkpoint as ckpt  # noqa: E402
 
 PAPER = {  # SDDECC paper (seed 003) Table 3: ACC / NMI in % (ARI, F1 not reported)
     ("usps", "kmeans"): (66.82, 62.70, None, None), ("usps", "ae_kmeans"): (69.31, 66.20, None, None),
@@ -70,36 +75,69 @@ def main() -> None:
             print(write_table(out, args.dataset, pretrain_epochs), flush=True)
 
 
+def seed_autoencoder(x: torch.Tensor, dataset: str, seed: int, pretrain_epochs: int,
+                     verbose: bool = True) -> tuple[MLPAutoEncoder, float]:
+    """The seed's autoencoder (pretrained from ``torch.Generator().manual_seed(seed)``) and the
+    seconds its pretraining took. It is kept in the checkpoint folder under a fingerprint of schedule,
+    seed, device and data until :func:`run_baseline_seed` has recorded every method of the seed,
+    so a killed run does not pretrain it again (70,000 images: 17-28 min on one core)."""
+    path = checkpoint_file(f"baselines_{dataset}_ae_seed{seed}")
+    fingerprint = ckpt.fit_fingerprint({"pretrain_epochs": pretrain_epochs, "seed": seed, "device": str(x.device)}, x)
+    try:
+        kept = ckpt.load_checkpoint(path, fingerprint)
+    except ckpt.CheckpointMismatch:  # another schedule's or data's (or damaged): pretrained again, replaced
+        kept = None
+    if kept is not None:
+        ckpt.warn_other_code(path, kept.get("code_version"), "the autoencoder is used as it is; delete the file "
+                             "to pretrain it again")
+        ae = MLPAutoEncoder(x.shape[1])
+        ae.load_state_dict(kept["module"])
+        print(f"seed {seed}: the pretrained AE kept in {path} ({kept['seconds']:.0f}s of pretraining)", flush=True)
+        return ae.to(x.device), float(kept["seconds"])
+    start = time.perf_counter()
+    ae, _ = build_pretrained_autoencoder(x, config=PretrainConfig(epochs=pretrain_epochs),
+                                         generator=torch.Generator().manual_seed(seed), verbose=verbose)
+    seconds = time.perf_counter() - start
+    ckpt.save_checkpoint(path, fingerprint, {"stage": "pretrained autoencoder", "seconds": seconds,
+                                             "module": {k: v.detach().cpu() for k, v in ae.state_dict().items()},
+                                             "code_version": ckpt.code_version()})
+    print(f"seed {seed}: pretrained AE in {seconds:.0f}s", flush=True)
+    return ae, seconds
+
+
 def run_baseline_seed(data, dataset: str, seed: int, methods, out: Path, *, pretrain_epochs: int,
                       device: str = "cpu", env: dict | None = None, verbose: bool = True) -> int:
     """Fit ``methods`` with ``seed`` on ``data``, the AE-based ones from one autoencoder pretrained
-    here; append each record to ``out`` as it finishes. Returns the number of runs."""
-    ae, pretrain_time = None, 0.0
-    reset_peak_rss()  # the seed's peak: its shared AE and every method on it
+    here (:func:`seed_autoencoder`); append each record to ``out`` as it finishes. A method that
+    takes a ``checkpoint`` (DEC, IDEC, DCN) resumes from it when a run of it was killed. Returns
+    the number of runs."""
+    ae, pretrain_time, pretrain_peak = None, 0.0, 0.0
     if any(m in AE_METHODS for m in methods):
-        start = time.perf_counter()
-        ae, _ = build_pretrained_autoencoder(data.x.to(device), config=PretrainConfig(epochs=pretrain_epochs),
-                                             generator=torch.Generator().manual_seed(seed), verbose=verbose)
-        pretrain_time = time.perf_counter() - start
-        print(f"seed {seed}: pretrained AE in {pretrain_time:.0f}s", flush=True)
+        reset_peak_rss()
+        ae, pretrain_time = seed_autoencoder(data.x.to(device), dataset, seed, pretrain_epochs, verbose)
+        pretrain_peak = peak_rss_mib()  # counted in the peak of each method on this AE
     y = data.y.numpy()
     for method in methods:
         params = {"n_clusters": int(y.max()) + 1, "random_state": seed, "device": device, "verbose": verbose}
         if method in AE_METHODS:
             params |= {"pretrained": ae, "pretrain_epochs": pretrain_epochs}
         model = make_method(method, **params)
-        start = time.perf_counter()
-        model.fit(data)
-        elapsed = time.perf_counter() - start + (pretrain_time if method in AE_METHODS else 0.0)
+        name = f"baselines_{dataset}_{method}_seed{seed}"
+        elapsed, resumed = checkpointed_fit(model, data, name)  # resets the peak-RSS counter first
+        elapsed += pretrain_time if method in AE_METHODS else 0.0
+        peak = max(peak_rss_mib(), pretrain_peak if method in AE_METHODS else 0.0)
         scores = evaluate(y, model.labels_)
         config = repr(model).replace(f"pretrained={ae!r}", "pretrained=<this seed's AE>")
         append_run(out, {"dataset": dataset, "method": method, "seed": seed, **scores, "time": elapsed,
                          "epochs_run": len(model.history_), "config": config, "full_config": model_config(model),
-                         "peak_rss_mib": peak_rss_mib(),
-                         "versions": env or versions()})
+                         "peak_rss_mib": peak, "versions": env or versions(),
+                         **({"resumed": resumed} if resumed else {})})
+        drop_checkpoint(name)  # recorded
         print(f"{method} seed {seed}: " + " ".join(f"{k}={v:.4f}" for k, v in scores.items())
               + f" ({elapsed:.0f}s, {len(model.history_)} epochs)", flush=True)
+    drop_checkpoint(f"baselines_{dataset}_ae_seed{seed}")  # every method of the seed recorded
     return len(methods)
+
 
 if __name__ == "__main__":
     main()

@@ -209,3 +209,36 @@ def test_a_baseline_the_script_has_not_run_comes_from_the_grid(script, tmp_path)
                                                           "nmi": 0.6, "ari": 0.5, "f1": 0.65, "time": 3.0})
     tables = script.write_tables(["usps"])  # the script's own run of the row takes its place
     assert "| usps | DEC | 1 | 0.7000 |" in tables and "Rows from the grid" not in tables
+
+
+def test_a_killed_baseline_seed_resumes_without_pretraining_again(tmp_path, monkeypatch):
+    """``reproduce_baselines.py`` keeps the seed's autoencoder until the seed is recorded, and DEC
+    resumes from its checkpoint to the uninterrupted result."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    monkeypatch.setenv("GRAPHCLUST_HUGEPAGES", "0")
+    baselines = importlib.import_module("reproduce_baselines")
+    monkeypatch.setattr(sys.modules["_common"], "CHECKPOINTS", tmp_path / "checkpoints")
+    make = baselines.make_method  # a short schedule (the autoencoder keeps its default widths)
+    monkeypatch.setattr(baselines, "make_method", lambda name, **params: make(
+        name, **params, n_init=2, **({"epochs": 3, "batch_size": 64} if name == "dec" else {})))
+    digits = load_digits()
+    data = type(digits)(x=digits.x[:150], y=digits.y[:150], image_shape=digits.image_shape, name="digits")
+
+    def seed_zero(out: Path, methods=("ae_kmeans", "dec")) -> list[dict]:
+        baselines.run_baseline_seed(data, "digits", 0, list(methods), out, pretrain_epochs=2, verbose=False)
+        return records(out)
+
+    whole = seed_zero(tmp_path / "whole.jsonl")
+    assert not list((tmp_path / "checkpoints").glob("*.pt"))  # the seed recorded: nothing kept
+    with monkeypatch.context() as patch, pytest.raises(Killed):
+        saved = die_after_saves(patch, 3)  # the autoencoder, DEC's initialisation, its first epoch
+        seed_zero(tmp_path / "out.jsonl")
+    assert saved[0] == ("pretrained autoencoder", tmp_path / "checkpoints" / "baselines_digits_ae_seed0.pt")
+    assert [r["method"] for r in records(tmp_path / "out.jsonl")] == ["ae_kmeans"]
+    with monkeypatch.context() as patch:
+        patch.setattr(baselines, "build_pretrained_autoencoder", lambda *a, **k: pytest.fail("pretrained again"))
+        ae_kmeans, dec = seed_zero(tmp_path / "out.jsonl", methods=("dec",))
+    assert dec["resumed"]["epochs_done"] >= 1 and "resumed" not in whole[1]
+    assert [dec[m] for m in ("acc", "nmi", "ari", "f1")] == [whole[1][m] for m in ("acc", "nmi", "ari", "f1")]
+    assert dec["time"] >= dec["resumed"]["elapsed_s"] and dec["peak_rss_mib"] > 0
+    assert not list((tmp_path / "checkpoints").glob("*.pt"))
