@@ -160,6 +160,30 @@ def test_sdcn_of_the_sddecc_script_is_the_run_of_the_graph_script(script, tmp_pa
     assert recorded["acc"] == again["acc"] and recorded["nmi"] == again["nmi"]
 
 
+def test_strategy_1_read_literally_trains_the_autoencoder_alone_as_long_as_the_other_rows(script, tmp_path,
+                                                                                           monkeypatch):
+    run(script, monkeypatch, "--only", "convae_rec,convae")
+    literal, convae = records(tmp_path / "sddecc.jsonl")
+    assert literal["method"] == "convae_rec" and convae["method"] == "convae"
+    config = literal["full_config"]
+    assert (config["lambda2"], config["use_mi"], config["use_gcn"], config["epochs"]) == (0.0, False, False, 0)
+    assert config["pretrain_epochs"] == TINY_SDDECC["pretrain_epochs"] + TINY_SDDECC["epochs"] == literal["epochs_run"]
+    assert {h["stage"] for h in literal_history(script)} == {"pretrain"}
+    tables = (tmp_path / "sddecc.md").read_text()
+    assert "| usps | ConvAE, reconstruction only + k-means | 1 |" in tables.split("## Table 4")[1]
+    note = tables.split("## Two readings of strategy 1")[1]
+    assert f"reconstruction only {literal['acc']:.4f}; ConvAE {convae['acc']:.4f}; ConvAE+MI not run" in note
+    assert "(paper: ConvAE 69.81, ConvAE+MI 78.53, ConvAE+GCN 78.22)" in note
+    assert not script.settings_changed(records(tmp_path / "sddecc.jsonl"))
+
+
+def literal_history(script) -> list[dict]:
+    """The history of a fresh reconstruction-only fit on the fixture's tiny digits (seed 0)."""
+    data = script.load_dataset("usps")
+    model = script.own_row_model("usps", "convae_rec", n_clusters=10, seed=0, device="cpu", verbose=False)
+    return model.fit(data).history_
+
+
 def test_runs_made_under_other_settings_are_flagged(script, tmp_path, monkeypatch, capsys):
     run(script, monkeypatch, "--only", "convae")
     assert "other settings" not in (tmp_path / "sddecc.md").read_text()
