@@ -13,6 +13,8 @@ and DCN checkpoint every clustering epoch there and resume to the uninterrupted 
 """
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import sys
 import time
 from pathlib import Path
@@ -41,6 +43,7 @@ PAPER = {  # SDDECC paper (seed 003) Table 3: ACC / NMI in % (ARI, F1 not report
     ("mnist", "deepcluster"): (79.71, 66.15, None, None),
 }
 METHODS = ("kmeans", "ae_kmeans", "dec", "idec")
+WIDTHS = inspect.signature(build_pretrained_autoencoder).parameters  # the seed's AE has the default widths
 AE_METHODS = ("ae_kmeans", "dec", "idec", "dcn")
 
 
@@ -82,7 +85,9 @@ def seed_autoencoder(x: torch.Tensor, dataset: str, seed: int, pretrain_epochs: 
     seed, device and data until :func:`run_baseline_seed` has recorded every method of the seed,
     so a killed run does not pretrain it again (70,000 images: 17-28 min on one core)."""
     path = checkpoint_file(f"baselines_{dataset}_ae_seed{seed}")
-    fingerprint = ckpt.fit_fingerprint({"pretrain_epochs": pretrain_epochs, "seed": seed, "device": str(x.device)}, x)
+    config = PretrainConfig(epochs=pretrain_epochs)
+    fingerprint = ckpt.fit_fingerprint({"schedule": dataclasses.asdict(config), "seed": seed, "device": str(x.device),
+                                        "widths": [WIDTHS[k].default for k in ("hidden", "latent")]}, x)
     try:
         kept = ckpt.load_checkpoint(path, fingerprint)
     except ckpt.CheckpointMismatch:  # another schedule's or data's (or damaged): pretrained again, replaced
@@ -95,7 +100,7 @@ def seed_autoencoder(x: torch.Tensor, dataset: str, seed: int, pretrain_epochs: 
         print(f"seed {seed}: the pretrained AE kept in {path} ({kept['seconds']:.0f}s of pretraining)", flush=True)
         return ae.to(x.device), float(kept["seconds"])
     start = time.perf_counter()
-    ae, _ = build_pretrained_autoencoder(x, config=PretrainConfig(epochs=pretrain_epochs),
+    ae, _ = build_pretrained_autoencoder(x, config=config,
                                          generator=torch.Generator().manual_seed(seed), verbose=verbose)
     seconds = time.perf_counter() - start
     ckpt.save_checkpoint(path, fingerprint, {"stage": "pretrained autoencoder", "seconds": seconds,
