@@ -216,9 +216,18 @@ need. The tables report what the stated objective gives; no λ was chosen by loo
 """
 
 
+def runs_by_dataset(runs: list[dict], row: str) -> dict[str, list[dict]]:
+    """The runs of ``row`` per dataset (in order of first appearance), each list sorted by seed."""
+    grouped: dict[str, list[dict]] = {}
+    for run in runs:
+        if run["method"] == row:
+            grouped.setdefault(run["dataset"], []).append(run)
+    return {dataset: sorted(mine, key=lambda r: r["seed"]) for dataset, mine in grouped.items()}
+
+
 def readings_note(runs: list[dict]) -> str:
     """The section on the two readings of L_c, from the recorded runs ("" before the literal one ran)."""
-    literal = [r for r in runs if r["method"] == "sddecc_lc_sum"]
+    literal = runs_by_dataset(runs, "sddecc_lc_sum")
     if not literal:
         return ""
 
@@ -228,8 +237,7 @@ def readings_note(runs: list[dict]) -> str:
              "(`SDDECC` docstring). Pretraining is not in the paper, so that measurement does not settle L_c. The row "
              "*SDDECC, L_c summed* keeps pretraining as it is and sums L_c in the joint stage "
              "(`kl_reduction=(\"mean\", \"sum\")`), same seeds:\n"]
-    for dataset in dict.fromkeys(r["dataset"] for r in literal):
-        lit = sorted((r for r in literal if r["dataset"] == dataset), key=lambda r: r["seed"])
+    for dataset, lit in literal.items():
         seeds = [r["seed"] for r in lit]
         default = sorted((r for r in runs if r["method"] == "sddecc" and r["dataset"] == dataset
                           and r["seed"] in seeds), key=lambda r: r["seed"])
@@ -255,7 +263,7 @@ def readings_note(runs: list[dict]) -> str:
 def strategy1_note(runs: list[dict]) -> str:
     """The section on the two readings of Table 4's strategy 1, from the recorded runs ("" before the
     reconstruction-only row ran)."""
-    literal = [r for r in runs if r["method"] == "convae_rec"]
+    literal = runs_by_dataset(runs, "convae_rec")
     if not literal:
         return ""
     lines = ["## Two readings of strategy 1 (ConvAE)\n",
@@ -265,8 +273,7 @@ def strategy1_note(runs: list[dict]) -> str:
              "with learnable μ_y. The row *ConvAE, reconstruction only + k-means* reads strategy 1 literally: the same "
              "network trained on the reconstruction alone (λ2 = 0: no prior KL, no L_c) for as many epochs as the "
              "other rows train in all, then k-means on μ(x). Same seeds; ACC, final model:\n"]
-    for dataset in dict.fromkeys(r["dataset"] for r in literal):
-        lit = sorted((r for r in literal if r["dataset"] == dataset), key=lambda r: r["seed"])
+    for dataset, lit in literal.items():
         seeds = {r["seed"] for r in lit}
 
         def accs(row: str) -> list[float]:
