@@ -298,9 +298,9 @@ def strategy1_note(runs: list[dict]) -> str:
         if gains:
             lines.append(f"  Points of ACC over the reconstruction-only ConvAE: {', '.join(gains)}.")
     lines.append("\nThe paper's gains of ConvAE+MI and ConvAE+GCN are measured from its strategy 1. Measured from "
-                 "the literal reading, ours include what the Gaussian encoder's prior KL and L_c add to a plain "
-                 "autoencoder (the ConvAE row's gain), which the MI terms and the GCN then barely raise. Which reading "
-                 "the paper ran is not stated; no choice here looked at labels.\n")
+                 "the literal reading, ours include what the Gaussian encoder's prior KL and L_c add to (or take from) "
+                 "a plain autoencoder: the ConvAE row's gain. Which reading the paper ran is not stated; no choice "
+                 "here looked at labels.\n")
     return "\n".join(lines)
 
 
