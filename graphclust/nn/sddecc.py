@@ -411,6 +411,16 @@ class SDDECCModule(nn.Module):
                 h = torch.relu(h)
         return torch.softmax(h, dim=1), tuple(mixed)
 
+    def batch_posterior(self, x_prop: torch.Tensor, cached: Sequence[torch.Tensor], fresh: Sequence[torch.Tensor],
+                        idx: torch.Tensor, propagate: Propagate) -> torch.Tensor:
+        """Y [B, K] of the batch rows ``idx`` [B] of the full-graph GCN (``x_prop`` and ``propagate`` as
+        in :meth:`cluster_posterior`, over all N rows) whose transfer inputs are every node's
+        ``cached`` Z^(l) [N, w_l] with the batch's rows replaced by ``fresh`` [B, w_l] (the cached
+        rows of the batch are unused). SDDECC's end-to-end joint step, where ``cached`` carries no
+        gradients and ``fresh`` does."""
+        mixed = [old.index_put((idx,), new) for old, new in zip(cached, fresh)]
+        return self.cluster_posterior(x_prop, mixed, propagate)[0][idx]
+
     def latent_posterior(self, mu: torch.Tensor) -> torch.Tensor:
         """Y without the GCN (ablations): the Bayes posterior of the model q(z, y) = N(z; μ_y, I)/K,
 

@@ -79,6 +79,14 @@ def test_runs_are_recorded_once_with_progress_and_tables(script, tmp_path, monke
     assert "| usps | SDDECC, L_c summed (Eq. 19 literal) | 1 |" in tables.split("Readings of Eq. 19")[1]
     note = tables.split("## Reading of L_c")[1]
     assert f"- usps, seeds 0: ACC {literal['acc']:.4f} summed against" in note and "active dimensions of 10" in note
+    assert "Joint training: alternating" not in tables  # shown once the end-to-end variant ran
+
+    run(script, monkeypatch, "--only", "sddecc_e2e")  # end-to-end joint training, on request only
+    e2e = records(tmp_path / "sddecc.jsonl")[-1]
+    assert e2e["method"] == "sddecc_e2e" and e2e["full_config"]["joint"] == "end_to_end"
+    tables = (tmp_path / "sddecc.md").read_text().split("Joint training: alternating")[1]
+    assert "| usps | SDDECC, joint training end to end | 1 |" in tables
+    assert "| usps | SDDECC (ConvAE+MI+GCN) | 1 |" in tables  # beside the default
     for r in records(tmp_path / "sddecc.jsonl"):  # the code's label-free state, for every SDDECC row
         code = r["code"]
         assert code["rate_nats"] > 0 and 0 <= code["active_dims"] <= 4 and code["rec_explained"] <= 1

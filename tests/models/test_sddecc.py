@@ -180,9 +180,10 @@ def test_same_random_state_gives_identical_labels(images):
     np.testing.assert_array_equal(a.soft_labels_, b.soft_labels_)
 
 
-def test_full_batch_and_mini_batch_paths(images):
+@pytest.mark.parametrize("joint", ["alternating", "end_to_end"])
+def test_full_batch_and_mini_batch_paths(images, joint):
     x, _ = images
-    model = SDDECC(n_clusters=3, random_state=0, **{**TINY, "batch_size": 512}).fit(x)  # batch >= N: exact
+    model = SDDECC(n_clusters=3, random_state=0, joint=joint, **{**TINY, "batch_size": 512}).fit(x)  # batch >= N
     assert model.labels_.shape == (90,)
 
 
@@ -213,6 +214,7 @@ def test_monitoring_labels_do_not_change_the_result(images):
     ({"kl_reduction": ("mean",)}, "kl_reduction"),
     ({"kl_reduction": ("mean", "max")}, "kl_reduction"),
     ({"gcn_lr": 0.0}, "gcn_lr"),
+    ({"joint": "jointly"}, "joint"),
 ])
 def test_bad_parameters_are_clear_errors(images, params, message):
     with pytest.raises(ValueError, match=message):
@@ -260,12 +262,12 @@ CKPT = {**TINY, "pretrain_epochs": 2, "gcn_warmup_steps": 3, "gcn_steps": 2, "ep
 # saves: after pretraining, after the warm-up, after each of the 3 joint epochs
 
 
-@pytest.mark.parametrize("use_gcn", [True, False])
-def test_a_fit_killed_after_any_checkpoint_resumes_to_the_same_model(images, tmp_path, monkeypatch, use_gcn):
+@pytest.mark.parametrize("use_gcn, joint", [(True, "alternating"), (False, "alternating"), (True, "end_to_end")])
+def test_a_fit_killed_after_any_checkpoint_resumes_to_the_same_model(images, tmp_path, monkeypatch, use_gcn, joint):
     import graphclust.models.sddecc as sddecc_module
 
     x, y = images
-    params = dict(n_clusters=3, random_state=5, use_gcn=use_gcn, **CKPT)
+    params = dict(n_clusters=3, random_state=5, use_gcn=use_gcn, joint=joint, **CKPT)
     reference = SDDECC(**params).fit(x, y)
     path = tmp_path / "fit.ckpt"
     assert np.array_equal(SDDECC(**params, checkpoint=path).fit(x, y).labels_, reference.labels_)
@@ -349,3 +351,62 @@ def test_kl_reduction_pair_sets_the_prior_kl_and_l_c_apart(images):
     warm = [h["loss"] for h in literal.history_ if h["stage"] == "gcn_warmup"]
     warm_mean = [h["loss"] for h in same.history_ if h["stage"] == "gcn_warmup"]
     assert warm[0] == pytest.approx(d * warm_mean[0], rel=1e-5)  # same start, L_c summed: d times the mean
+
+
+# -- end-to-end joint training -------------------------------------------------------------------
+
+@pytest.mark.parametrize("joint", ["alternating", "end_to_end"])
+def test_end_to_end_joint_steps_take_l_c_through_y_into_the_encoder(images, monkeypatch, joint):
+    import graphclust.models.sddecc as sddecc_module
+
+    seen = []  # per joint step: (Y needs a gradient, the encoder's first conv weight gets one from Y)
+    real = sddecc_module.joint_clustering_loss
+
+    def recording(y, mu, logvar, means, reduction="mean", return_parts=False):
+        if return_parts:  # the joint stage's mini-batch steps (the GCN's own steps do not ask for parts)
+            conv = next(module for module in fit_model[0].encoder.modules() if isinstance(module, torch.nn.Conv2d))
+            grad = None
+            if y.requires_grad:
+                grad = torch.autograd.grad(y.pow(2).sum(), conv.weight, retain_graph=True, allow_unused=True)[0]
+            seen.append((y.requires_grad, grad is not None and bool(grad.abs().sum() > 0)))
+        return real(y, mu, logvar, means, reduction=reduction, return_parts=return_parts)
+
+    fit_model = []
+    real_module = sddecc_module.SDDECCModule
+
+    def keep(*args, **kwargs):
+        fit_model.append(real_module(*args, **kwargs))
+        return fit_model[-1]
+
+    monkeypatch.setattr(sddecc_module, "joint_clustering_loss", recording)
+    monkeypatch.setattr(sddecc_module, "SDDECCModule", keep)
+    model = SDDECC(n_clusters=3, random_state=0, joint=joint, **TINY)
+    model.fit(images[0])
+    assert len(seen) == TINY["epochs"] * int(np.ceil(90 / TINY["batch_size"]))
+    expected = (joint == "end_to_end", joint == "end_to_end")
+    assert all(step == expected for step in seen)
+    assert model.labels_.shape == (90,)
+    assert all(0.0 <= h["delta_label"] <= 1.0 for h in model.history_ if h["stage"] == "joint")
+
+
+def test_batch_posterior_splices_fresh_rows_into_the_cache():
+    """With the model unchanged since the cache was encoded, the batch rows of Y equal the full
+    graph's; the gradient reaches the batch's fresh features, and the cache only in the other rows."""
+    module, adj, x = _small_module(0.5)
+    with torch.no_grad():
+        full = _posterior(module, adj, x)[0]
+    idx = torch.tensor([1, 4])
+    cached = tuple(t.requires_grad_() for t in (t.detach().clone() for t in module.transfer(module.encode(x))))
+    fresh = module.transfer(module.encode(x[idx]))
+    y = module.batch_posterior(adj @ x, cached, fresh, idx, lambda layer, h: adj @ h)
+    assert y.shape == (2, 2)
+    torch.testing.assert_close(y, full[idx])
+    loss = (y[:, 0] ** 2).sum()
+    grads = torch.autograd.grad(loss, [*cached, *fresh], allow_unused=True)
+    assert all(g is None or not g[idx].any() for g in grads[:len(cached)])  # the batch's cached rows: replaced
+    assert any(g is not None and g.any() for g in grads[:len(cached)])  # its neighbours' rows: read
+    assert any(g is not None and g.any() for g in grads[len(cached):])
+    # a stale cache moves the batch's Y: the other rows do enter the forward
+    shifted = tuple(t.detach() + 1.0 for t in cached)
+    other = module.batch_posterior(adj @ x, shifted, [f.detach() for f in fresh], idx, lambda layer, h: adj @ h)
+    assert not torch.allclose(other, y.detach())
