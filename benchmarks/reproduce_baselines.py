@@ -88,24 +88,16 @@ def seed_autoencoder(x: torch.Tensor, dataset: str, seed: int, pretrain_epochs: 
     config = PretrainConfig(epochs=pretrain_epochs)
     fingerprint = ckpt.fit_fingerprint({"schedule": dataclasses.asdict(config), "seed": seed, "device": str(x.device),
                                         "widths": [WIDTHS[k].default for k in ("hidden", "latent")]}, x)
-    try:
-        kept = ckpt.load_checkpoint(path, fingerprint)
-    except ckpt.CheckpointMismatch:  # another schedule's or data's (or damaged): pretrained again, replaced
-        kept = None
-    if kept is not None:
-        ckpt.warn_other_code(path, kept.get("code_version"), "the autoencoder is used as it is; delete the file "
-                             "to pretrain it again")
-        ae = MLPAutoEncoder(x.shape[1])
-        ae.load_state_dict(kept["module"])
+    found = ckpt.kept_module(path, fingerprint, lambda: MLPAutoEncoder(x.shape[1]), "the autoencoder")
+    if found is not None:  # else none, or another schedule's or data's (or damaged): pretrained again, replaced
+        ae, kept = found
         print(f"seed {seed}: the pretrained AE kept in {path} ({kept['seconds']:.0f}s of pretraining)", flush=True)
         return ae.to(x.device), float(kept["seconds"])
     start = time.perf_counter()
     ae, _ = build_pretrained_autoencoder(x, config=config,
                                          generator=torch.Generator().manual_seed(seed), verbose=verbose)
     seconds = time.perf_counter() - start
-    ckpt.save_checkpoint(path, fingerprint, {"stage": "pretrained autoencoder", "seconds": seconds,
-                                             "module": {k: v.detach().cpu() for k, v in ae.state_dict().items()},
-                                             "code_version": ckpt.code_version()})
+    ckpt.keep_module(path, fingerprint, ae, "pretrained autoencoder", seconds=seconds)
     print(f"seed {seed}: pretrained AE in {seconds:.0f}s", flush=True)
     return ae, seconds
 

@@ -358,15 +358,10 @@ def _shared_autoencoder(model, features, seed: int, cache: dict, verbose: bool, 
         fingerprint = ckpt.fit_fingerprint({"schedule": schedule, "seed": seed, "device": str(device)}, x)
         name = hashlib.sha1(f"{schedule}|{device}".encode()).hexdigest()[:12]
         path = Path(store) / f"shared_ae_seed{seed}_{name}.pt"
-        try:
-            kept = ckpt.load_checkpoint(path, fingerprint)
-        except ckpt.CheckpointMismatch:
-            kept = None
-        if kept is not None:
-            ckpt.warn_other_code(path, kept.get("code_version"), "the shared autoencoder is used as it is; delete "
-                                 "the file to pretrain it again")
-            ae = MLPAutoEncoder(x.shape[1], model.hidden, model.latent)
-            ae.load_state_dict(kept["module"])
+        found = ckpt.kept_module(path, fingerprint, lambda: MLPAutoEncoder(x.shape[1], model.hidden, model.latent),
+                                 "the shared autoencoder")
+        if found is not None:
+            ae, kept = found
             cache[key] = (ae.to(device), list(kept["history"]), float(kept["seconds"]))
             return (*cache[key], True)
     generator = check_random_state(seed)
@@ -379,10 +374,7 @@ def _shared_autoencoder(model, features, seed: int, cache: dict, verbose: bool, 
     cache[key] = (ae, history, seconds)
     if path is not None:
         try:
-            ckpt.save_checkpoint(path, fingerprint, {
-                "stage": "shared autoencoder", "history": list(history), "seconds": seconds,
-                "module": {k: v.detach().cpu() for k, v in ae.state_dict().items()},
-                "code_version": ckpt.code_version()})
+            ckpt.keep_module(path, fingerprint, ae, "shared autoencoder", history=list(history), seconds=seconds)
         except OSError as err:  # the run goes on: only a later resume would pretrain again
             warnings.warn(f"could not keep the shared autoencoder in {path}: {err}", stacklevel=2)
     return ae, history, seconds, False

@@ -30,8 +30,9 @@ import torch
 
 from .callbacks import Callback
 
-__all__ = ["CheckpointMismatch", "FitCheckpoint", "SaveEveryEpoch", "code_version", "fit_fingerprint",
-           "load_checkpoint", "peek_checkpoint", "rng_state", "restore_rng", "save_checkpoint", "warn_other_code"]
+__all__ = ["CheckpointMismatch", "FitCheckpoint", "SaveEveryEpoch", "code_version", "fit_fingerprint", "keep_module",
+           "kept_module", "load_checkpoint", "peek_checkpoint", "rng_state", "restore_rng", "save_checkpoint",
+           "warn_other_code"]
 
 FORMAT = 1
 
@@ -122,6 +123,33 @@ def save_checkpoint(path, fingerprint: str, state: dict) -> None:
         fh.flush()
         os.fsync(fh.fileno())  # on disk before it replaces the previous checkpoint
     os.replace(tmp, path)
+
+
+def keep_module(path, fingerprint: str, module: torch.nn.Module, stage: str, **extra) -> None:
+    """Keep a trained ``module`` (e.g. a pretrained autoencoder shared by several fits) at ``path``
+    under ``fingerprint``, with ``stage`` (what it is), the code that made it and ``extra`` plain
+    data (e.g. the seconds its training took); :func:`kept_module` reads it back."""
+    save_checkpoint(path, fingerprint, {"stage": stage, **extra, "code_version": code_version(),
+                                        "module": {k: v.detach().cpu() for k, v in module.state_dict().items()}})
+
+
+def kept_module(path, fingerprint: str, build: Callable[[], torch.nn.Module],
+                what: str) -> tuple[torch.nn.Module, dict] | None:
+    """The module :func:`keep_module` kept at ``path`` under ``fingerprint``, loaded into ``build()``,
+    and the rest of its state; None when there is none, or one of other settings or data, or a
+    damaged file (the caller trains it again and replaces the file). One kept under other code is
+    used, with a warning naming ``what`` it is."""
+    try:
+        kept = load_checkpoint(path, fingerprint)
+    except CheckpointMismatch:
+        return None
+    if kept is None:
+        return None
+    warn_other_code(path, kept.get("code_version"), f"{what} is used as it is; delete the file to train it again",
+                    stacklevel=3)
+    module = build()
+    module.load_state_dict(kept["module"])
+    return module, kept
 
 
 def _read(path) -> dict:

@@ -165,3 +165,27 @@ def test_a_resume_under_other_code_warns_and_the_fit_lists_both_versions(tmp_pat
     ckpt.save_checkpoint(path, other.fingerprint, state)
     with pytest.warns(UserWarning, match="under code unrecorded"):
         assert checkpoint("bbb").resumed["code_versions"] == ["unrecorded", "bbb"]
+
+
+def test_a_kept_module_reads_back_only_under_its_fingerprint(tmp_path, monkeypatch):
+    import warnings
+
+    import graphclust.training.checkpoint as ckpt
+
+    path = tmp_path / "ae.pt"
+    module = torch.nn.Linear(3, 2)
+    torch.nn.init.constant_(module.weight, 0.25)
+    assert ckpt.kept_module(path, "fp", lambda: torch.nn.Linear(3, 2), "the module") is None  # nothing kept yet
+    ckpt.keep_module(path, "fp", module, "trained", seconds=12.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same code: silent
+        back, state = ckpt.kept_module(path, "fp", lambda: torch.nn.Linear(3, 2), "the module")
+    torch.testing.assert_close(back.weight, torch.full((2, 3), 0.25))
+    torch.testing.assert_close(back.bias, module.bias.detach())
+    assert state["seconds"] == 12.5 and state["stage"] == "trained"
+    assert ckpt.kept_module(path, "other", lambda: torch.nn.Linear(3, 2), "the module") is None  # other settings
+    monkeypatch.setattr(ckpt, "code_version", lambda: "newer")
+    with pytest.warns(UserWarning, match="this process runs code newer; the module is used as it is"):
+        assert ckpt.kept_module(path, "fp", lambda: torch.nn.Linear(3, 2), "the module") is not None
+    path.write_bytes(b"damaged")
+    assert ckpt.kept_module(path, "fp", lambda: torch.nn.Linear(3, 2), "the module") is None
