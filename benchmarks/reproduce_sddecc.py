@@ -62,7 +62,7 @@ from graphclust.bench.grid import RunSpec  # noqa: E402
 from graphclust.bench.runner import config_changes  # noqa: E402
 from graphclust.cli import prepare_graph, versions  # noqa: E402
 from graphclust.data import load_dataset  # noqa: E402
-from graphclust.losses import gaussian_prior_kl  # noqa: E402
+from graphclust.losses import gaussian_prior_kl, joint_clustering_loss  # noqa: E402
 from graphclust.metrics import evaluate  # noqa: E402
 from graphclust.registry import make_method  # noqa: E402
 
@@ -157,21 +157,29 @@ def code_stats(model, data) -> dict:
     ``rate_nats``, the mean KL(p(z|x) ‖ N(0, I)) summed over the d dimensions (an upper bound on the
     information the code carries); ``active_dims``, the dimensions whose μ(x) varies across images
     (variance ≥ 0.01); ``rec_explained``, the share of the pixel variance the decoder recovers from
-    μ(x), 1 − ‖X − dec(μ)‖² / ‖X − mean X‖²."""
+    μ(x), 1 − ‖X − dec(μ)‖² / ‖X − mean X‖²; ``objective``, the deterministic part of Eq. 19 the
+    final model reaches on the whole data set, 1/(2N)‖X − dec(μ)‖² + λ2 · L_c(Y, μ(x), σ(x)) with the
+    fit's Y and L_c's reduction (the MI terms, estimated on random negatives, left out), by which
+    training schemes of the same objective compare without labels."""
     import torch
 
     module = model.module_
     device = next(module.parameters()).device
-    rate, squared = 0.0, 0.0
+    reduction = model._kl_reductions()[1]
+    means = module.cluster_means.detach()
+    rate, squared, clu = 0.0, 0.0, 0.0
     x = data.x
     with torch.no_grad():
-        for chunk in x.split(2048):
+        for rows, chunk in zip(torch.arange(len(x)).split(2048), x.split(2048)):
             enc = module.encode(chunk.to(device))
             rate += float(gaussian_prior_kl(enc.mu, enc.logvar)) * len(chunk)  # the chunk's mean, summed over d
             squared += float((module.decode(enc.mu).cpu() - chunk).pow(2).sum())
+            y = torch.as_tensor(model.soft_labels_[rows.numpy()], device=device)
+            clu += float(joint_clustering_loss(y, enc.mu, enc.logvar, means, reduction=reduction)) * len(chunk)
     mu = torch.as_tensor(model.embedding_)
     return {"rate_nats": rate / len(x), "active_dims": int((mu.var(dim=0) >= 0.01).sum()),
-            "rec_explained": 1.0 - squared / float((x - x.mean(dim=0)).pow(2).sum())}
+            "rec_explained": 1.0 - squared / float((x - x.mean(dim=0)).pow(2).sum()),
+            "objective": squared / (2 * len(x)) + model.lambda2 * clu / len(x)}
 
 
 def run_own_row(data, dataset: str, row: str, seed: int, out: Path, *, device: str, env: dict,

@@ -92,6 +92,7 @@ def test_runs_are_recorded_once_with_progress_and_tables(script, tmp_path, monke
     for r in records(tmp_path / "sddecc.jsonl"):  # the code's label-free state, for every SDDECC row
         code = r["code"]
         assert code["rate_nats"] > 0 and 0 <= code["active_dims"] <= 4 and code["rec_explained"] <= 1
+        assert code["objective"] > 0  # Eq. 19 without the MI terms: a reconstruction and a KL, both >= 0
 
 
 def test_a_killed_run_resumes_from_its_checkpoint(script, tmp_path, monkeypatch):
