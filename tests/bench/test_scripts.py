@@ -89,6 +89,10 @@ def test_runs_are_recorded_once_with_progress_and_tables(script, tmp_path, monke
     assert "| usps | SDDECC (ConvAE+MI+GCN) | 1 |" in tables  # beside the default
     note = (tmp_path / "sddecc.md").read_text().split("## Joint training: alternating or end to end")[1]
     assert f"- usps, seeds 0: ACC {e2e['acc']:.4f} end to end against" in note
+    objectives = [r["code"]["objective"] for r in records(tmp_path / "sddecc.jsonl")
+                  if r["method"] in ("sddecc", "sddecc_e2e")]
+    assert f"seeds 0: {objectives[1]:.4f} end to end against {objectives[0]:.4f} alternating" in note
+    assert f"lower end to end on {int(objectives[1] < objectives[0])} of 1 seeds" in note
     for r in records(tmp_path / "sddecc.jsonl"):  # the code's label-free state, for every SDDECC row
         code = r["code"]
         assert code["rate_nats"] > 0 and 0 <= code["active_dims"] <= 4 and code["rec_explained"] <= 1
