@@ -155,10 +155,12 @@ class SDDECC(BaseClusterer):
     read from an exact full-graph GCN forward whose inputs are the batch's fresh transfer features
     (with gradients) and every other node's features encoded at the start of the epoch (no
     gradients, stale by at most one epoch). L_c's gradient then reaches the encoder through Y as
-    well as through μ(x) and σ(x). Each step costs a full-graph GCN forward and backward, O(E·w)
-    for GCN widths w, on top of the batch's convolutions: an epoch runs N/B such steps where
-    alternating runs ``gcn_steps`` (37 against 10 on USPS, 274 against 10 on MNIST). The warm-up
-    and the read-out are the same as alternating's; ``gcn_steps`` is unused.
+    well as through μ(x) and σ(x). Each step costs a full-graph GCN forward and backward,
+    O(N·Σ_l w_l w_{l+1} + E·Σ_l w_l) for GCN widths w_l (USPS: 256-256-512-10-10, about 2·10⁹
+    multiply-adds per forward, nearly all in the dense layers), on top of the batch's convolutions:
+    an epoch runs N/B such steps where alternating runs ``gcn_steps`` (37 against 10 on USPS, 274
+    against 10 on MNIST; measured times in ``benchmarks/results/sddecc.md``). The warm-up and the
+    read-out are the same as alternating's; ``gcn_steps`` is unused.
 
     Ablations (Table 4): ``use_mi=False`` drops the MI terms (and discriminators);
     ``use_gcn=False`` drops the GCN and the graph, and Y becomes the Bayes posterior of the

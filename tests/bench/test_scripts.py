@@ -283,3 +283,25 @@ def test_a_killed_baseline_seed_resumes_without_pretraining_again(tmp_path, monk
     assert [dec[m] for m in ("acc", "nmi", "ari", "f1")] == [whole[1][m] for m in ("acc", "nmi", "ari", "f1")]
     assert dec["time"] >= dec["resumed"]["elapsed_s"] and dec["peak_rss_mib"] > 0
     assert not list((tmp_path / "checkpoints").glob("*.pt"))
+
+
+def test_code_stats_objective_is_eq_19_without_mi_at_the_code_mean(script):
+    import types
+
+    from graphclust.losses import frobenius_reconstruction_loss, gaussian_prior_kl, joint_clustering_loss
+    from graphclust.models import SDDECC
+
+    x = torch.rand(40, 16, generator=torch.Generator().manual_seed(0))  # flat: padded into 1×4×4 images
+    model = SDDECC(n_clusters=2, channels=(4, 8), latent=3, hidden=8, lambda2=1.25, kl_reduction=("mean", "sum"),
+                   pretrain_epochs=1, gcn_warmup_steps=2, epochs=1, batch_size=16, n_init=2, random_state=0,
+                   verbose=False).fit(x.numpy())
+    stats = script.code_stats(model, types.SimpleNamespace(x=x), chunk=7)  # 6 parts, the last of 5 rows
+    module = model.module_
+    with torch.no_grad():
+        enc = module.encode(x)
+        rec = frobenius_reconstruction_loss(module.decode(enc.mu), x)
+        clu = joint_clustering_loss(torch.as_tensor(model.soft_labels_), enc.mu, enc.logvar,
+                                    module.cluster_means, reduction="sum")
+        rate = gaussian_prior_kl(enc.mu, enc.logvar)
+    assert stats["objective"] == pytest.approx(float(rec + 1.25 * clu), rel=1e-5)
+    assert stats["rate_nats"] == pytest.approx(float(rate), rel=1e-5)

@@ -380,6 +380,7 @@ def test_end_to_end_joint_steps_take_l_c_through_y_into_the_encoder(images, monk
 
     monkeypatch.setattr(sddecc_module, "joint_clustering_loss", recording)
     monkeypatch.setattr(sddecc_module, "SDDECCModule", keep)
+    calls = spy_train(monkeypatch, sddecc_module)
     model = SDDECC(n_clusters=3, random_state=0, joint=joint, **TINY)
     model.fit(images[0])
     assert len(seen) == TINY["epochs"] * int(np.ceil(90 / TINY["batch_size"]))
@@ -387,6 +388,12 @@ def test_end_to_end_joint_steps_take_l_c_through_y_into_the_encoder(images, monk
     assert all(step == expected for step in seen)
     assert model.labels_.shape == (90,)
     assert all(0.0 <= h["delta_label"] <= 1.0 for h in model.history_ if h["stage"] == "joint")
+    # the GCN's own full-batch steps run after every epoch only when alternating
+    assert sum(desc == "GCN" for desc, _ in calls) == (TINY["epochs"] if joint == "alternating" else 0)
+    # end to end, the joint steps train the GCN too: it leaves the warm-up's weights (those of a fit with no epochs)
+    warmed_up = SDDECC(n_clusters=3, random_state=0, joint=joint, **{**TINY, "epochs": 0}).fit(images[0])
+    moved = [not torch.equal(a, b) for a, b in zip(model.module_.gcn.parameters(), warmed_up.module_.gcn.parameters())]
+    assert all(moved)
 
 
 def test_batch_posterior_splices_fresh_rows_into_the_cache():
