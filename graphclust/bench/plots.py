@@ -191,7 +191,9 @@ def write_figures(rows: list[dict], results_dir, fig_dir, *, tsne_points: int = 
                   log=None) -> dict:
     """Every figure for ``rows`` (from :func:`graphclust.bench.aggregate.summarise`).
 
-    A scatter whose PNG is newer than its embedding file is kept (t-SNE is the slow part).
+    A scatter whose PNG is newer than its embedding file is kept (t-SNE is the slow part), and so
+    is one whose embedding file is absent: embeddings (``*.npz``) are not committed, their scatters
+    are, so a fresh clone's report still links them.
 
     Returns:
         ``{"bars": {dataset: path}, "scatter": {(dataset, method, hash): path},
@@ -217,6 +219,8 @@ def write_figures(rows: list[dict], results_dir, fig_dir, *, tsne_points: int = 
                     if log:
                         log(f"t-SNE {label}")
                     plot_embedding(npz, png, title=f"{label} (seed {_seed_of(npz)})", max_points=tsne_points)
+                made["scatter"][group] = png
+            elif png.is_file():  # a clone has the committed scatter but not the (ignored) embedding it came from
                 made["scatter"][group] = png
         if row.get("histories"):
             made["curves"][group] = plot_curves(row["histories"], fig_dir / f"curves_{name}.png",

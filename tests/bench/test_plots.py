@@ -69,6 +69,15 @@ def test_write_figures_makes_every_figure_and_keeps_a_fresh_scatter(stored, tmp_
     assert scatter.stat().st_mtime_ns == before  # the t-SNE is not recomputed
 
 
+def test_write_figures_keeps_a_scatter_whose_embedding_is_absent(stored, tmp_path):
+    rows = [row("gae", 70.0, embedding=str(stored.relative_to(tmp_path)))]
+    scatter = write_figures(rows, tmp_path, tmp_path / "figures", tsne_points=50)["scatter"][("sbm", "gae", "h")]
+    stored.unlink()  # as in a fresh clone: the PNG is committed, the .npz is not
+    assert write_figures(rows, tmp_path, tmp_path / "figures")["scatter"] == {("sbm", "gae", "h"): scatter}
+    scatter.unlink()  # neither: no scatter to link
+    assert write_figures(rows, tmp_path, tmp_path / "figures")["scatter"] == {}
+
+
 def test_missing_matplotlib_names_the_viz_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match=r"graphclust\[viz\]"):
