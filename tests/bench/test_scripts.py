@@ -190,8 +190,18 @@ def test_strategy_1_read_literally_trains_the_autoencoder_alone_as_long_as_the_o
     assert f"reconstruction only {literal['acc']:.4f}; ConvAE {convae['acc']:.4f}; ConvAE+MI not run" in note
     assert "(paper: ConvAE 69.81, ConvAE+MI 78.53, ConvAE+GCN 78.22)" in note
     gain = 100 * (convae["acc"] - literal["acc"])
-    assert f"Points of ACC over the reconstruction-only ConvAE: ConvAE {gain:+.1f}.\n" in note  # rows run only
+    assert f"Points of ACC over the reconstruction-only ConvAE of the same seeds: ConvAE {gain:+.1f}.\n" in note
     assert not script.settings_changed(records(tmp_path / "sddecc.jsonl"))
+
+
+def test_strategy_1_gains_pair_each_row_with_the_reconstruction_only_runs_of_its_seeds(script):
+    runs = [{"dataset": "usps", "method": "convae_rec", "seed": s, "acc": a} for s, a in ((0, 0.5), (1, 0.6), (2, 0.7))]
+    runs += [{"dataset": "usps", "method": "convae", "seed": s, "acc": a} for s, a in ((0, 0.6), (1, 0.6), (2, 0.9))]
+    runs.append({"dataset": "usps", "method": "convae_mi", "seed": 0, "acc": 0.55})  # seed 0 only
+    note = script.strategy1_note(runs)
+    assert "ConvAE+MI 0.5500 (1 of these seeds)" in note
+    # ConvAE: (0.7 - 0.6) over all three seeds; ConvAE+MI: 0.55 - 0.5 on seed 0, not 0.55 - 0.6 (all seeds' mean)
+    assert "of the same seeds: ConvAE +10.0, ConvAE+MI +5.0 (paper +8.7)." in note
 
 
 def literal_history(script) -> list[dict]:
