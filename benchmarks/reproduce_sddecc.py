@@ -316,8 +316,8 @@ def strategy1_note(runs: list[dict]) -> str:
         def gain(row: str) -> float:
             """Mean ACC of ``row`` minus the reconstruction-only mean over the same seeds (seed-paired)."""
             mine = seed_runs(runs, row, dataset, seeds)
-            ref = [r["acc"] for r in lit if r["seed"] in {m["seed"] for m in mine}]
-            return 100 * (sum(m["acc"] for m in mine) / len(mine) - sum(ref) / len(ref))
+            ref = seed_runs(runs, "convae_rec", dataset, [m["seed"] for m in mine])
+            return 100 * (sum(m["acc"] for m in mine) / len(mine) - sum(r["acc"] for r in ref) / len(ref))
 
         gains = [f"{ROW_NAMES[row]} {gain(row):+.1f}"
                  + (f" (paper {PAPER[(dataset, row)][0] - paper[0]:+.1f})" if paper and row != "convae" else "")

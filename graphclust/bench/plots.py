@@ -214,13 +214,11 @@ def write_figures(rows: list[dict], results_dir, fig_dir, *, tsne_points: int = 
         if row.get("embedding"):
             npz = results_dir / row["embedding"]
             png = fig_dir / f"scatter_{name}.png"
-            if npz.is_file():
-                if force or not png.is_file() or png.stat().st_mtime < npz.stat().st_mtime:
-                    if log:
-                        log(f"t-SNE {label}")
-                    plot_embedding(npz, png, title=f"{label} (seed {_seed_of(npz)})", max_points=tsne_points)
-                made["scatter"][group] = png
-            elif png.is_file():  # a clone has the committed scatter but not the (ignored) embedding it came from
+            if npz.is_file() and (force or not png.is_file() or png.stat().st_mtime < npz.stat().st_mtime):
+                if log:
+                    log(f"t-SNE {label}")
+                plot_embedding(npz, png, title=f"{label} (seed {_seed_of(npz)})", max_points=tsne_points)
+            if png.is_file():  # also when a clone has the committed scatter but not the (ignored) embedding
                 made["scatter"][group] = png
         if row.get("histories"):
             made["curves"][group] = plot_curves(row["histories"], fig_dir / f"curves_{name}.png",
