@@ -10,6 +10,9 @@ joint epoch; so 10 seeds of four variants do not fit).
 
     python benchmarks/reproduce_sddecc.py --data-root ../shared/data --threads 1
     python benchmarks/reproduce_sddecc.py --datasets usps --only sddecc,convae --seeds 5
+    python benchmarks/reproduce_sddecc.py --datasets mnist --only convae_gcn --seeds 3 --first-seed 2
+
+(the last runs seed 2 alone, e.g. in a second process while another runs seed 1).
 
 Runs go seed by seed (every row gets its first seeds before any row gets its last). Each
 finished run is appended at once to a JSONL file; rerunning skips what is recorded:
@@ -495,6 +498,9 @@ def main() -> None:
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--only", default=None, help=f"comma-separated rows of {', '.join(ROW_NAMES)}")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per dataset (default: 10 USPS, 3 others)")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="start at this seed: runs seeds FIRST_SEED .. SEEDS-1, so that two processes can share "
+                             "one row's seeds (default 0)")
     parser.add_argument("--rerun", action="store_true",
                         help="run this script's own rows (DeepCluster, SDDECC, ablations) again where recorded: the "
                              "new record supersedes the old one and keeps its scores under 'replaces' (to check a run "
@@ -506,6 +512,9 @@ def main() -> None:
         bad = [v for v in known if v not in valid]
         if bad:
             parser.error(f"unknown {name}(s) {bad}; valid: {', '.join(valid)}")
+    if args.first_seed < 0 or any(args.first_seed >= (args.seeds or DEFAULT_SEEDS[d]) for d in datasets):
+        parser.error(f"--first-seed {args.first_seed} leaves no seed to run: it must be >= 0 and below --seeds "
+                     f"({args.seeds or ', '.join(str(DEFAULT_SEEDS[d]) for d in datasets)})")
     env = versions()
     verbose = not args.quiet
     done = {path: done_keys(path) for path in {p for d in datasets for p in sources(d).values()}}
@@ -515,13 +524,13 @@ def main() -> None:
              and not (r.get("replaces") and r.get("code_version") == code_version())}
     todo = {(dataset, seed): [row for row in rows if (dataset, row, seed) not in done[sources(dataset)[row]]
                               or (dataset, row, seed) in rerun]
-            for dataset in datasets for seed in range(args.seeds or DEFAULT_SEEDS[dataset])}
+            for dataset in datasets for seed in range(args.first_seed, args.seeds or DEFAULT_SEEDS[dataset])}
     total = sum(row not in BASELINES for pending in todo.values() for row in pending)
     started = 0  # of the ``total`` runs still to do, SDCN's and this script's own rows (baselines print their own)
     for dataset in datasets:
         files = sources(dataset)
         data = shared = None
-        for seed in range(args.seeds or DEFAULT_SEEDS[dataset]):
+        for seed in range(args.first_seed, args.seeds or DEFAULT_SEEDS[dataset]):
             pending = todo[(dataset, seed)]
             if not pending:
                 continue

@@ -99,6 +99,16 @@ def test_runs_are_recorded_once_with_progress_and_tables(script, tmp_path, monke
         assert code["objective"] > 0  # Eq. 19 without the MI terms: a reconstruction and a KL, both >= 0
 
 
+def test_first_seed_runs_only_the_later_seeds(script, tmp_path, monkeypatch, capsys):
+    run(script, monkeypatch, "--only", "convae", "--seeds", "3", "--first-seed", "1")  # the last --seeds wins
+    assert [(r["method"], r["seed"]) for r in records(tmp_path / "sddecc.jsonl")] == [("convae", 1), ("convae", 2)]
+    assert "[1/2] usps ConvAE seed 1" in capsys.readouterr().out
+    for bad in ("-1", "3"):  # below 0, or no seed left below --seeds
+        with pytest.raises(SystemExit):
+            run(script, monkeypatch, "--only", "convae", "--seeds", "3", "--first-seed", bad)
+        assert "--first-seed" in capsys.readouterr().err
+
+
 def test_a_killed_run_resumes_from_its_checkpoint(script, tmp_path, monkeypatch):
     with monkeypatch.context() as patch:
         die_after_saves(patch, 3)  # pretrained, initialised, joint epoch 1: then "killed"
