@@ -214,6 +214,25 @@ def test_strategy_1_gains_pair_each_row_with_the_reconstruction_only_runs_of_its
     assert "of the same seeds: ConvAE +10.0, ConvAE+MI +5.0 (paper +8.7)." in note
 
 
+def test_ordering_pairs_each_check_by_seed(script):
+    def rows(method, accs):
+        return [{"dataset": "usps", "method": method, "seed": s, "acc": a} for s, a in accs]
+
+    assert script.ordering_note(rows("convae", [(0, 0.5)])) == ""  # no pair yet
+    runs = rows("convae", [(0, 0.50), (1, 0.60), (2, 0.70)]) + rows("convae_mi", [(0, 0.54), (1, 0.63), (2, 0.75)])
+    runs += rows("convae_gcn", [(2, 0.69)]) + rows("sddecc", [(0, 0.60), (1, 0.66)])
+    note = script.ordering_note(runs)
+    # MI - ConvAE: +4, +3, +5 points -> mean +4.0, population std 0.82: holds, beyond the spread
+    assert "  - ConvAE < ConvAE+MI: holds, +4.0 ± 0.8 points, higher on 3 of 3 seeds (0-2); paper +8.7.\n" in note
+    # GCN - ConvAE on seed 2 alone: -1 point, no spread
+    assert "  - ConvAE < ConvAE+GCN: does not hold, -1.0 points, higher on 0 of 1 seed (2); paper +8.4.\n" in note
+    # full - MI on seeds 0, 1: +6, +3 -> +4.5 ± 1.5; full - GCN: no common seed, no line
+    assert "  - ConvAE+MI < SDDECC (ConvAE+MI+GCN): holds, +4.5 ± 1.5 points, higher on 2 of 2 seeds (0, 1)" in note
+    assert "ConvAE+GCN < SDDECC" not in note
+    runs[3]["acc"] = 0.40  # MI - ConvAE: -10, +3, +5 -> -0.67 ± 6.65: below zero, inside the spread
+    assert "ConvAE < ConvAE+MI: does not hold (within the spread), -0.7 ± 6." in script.ordering_note(runs)
+
+
 def literal_history(script) -> list[dict]:
     """The history of a fresh reconstruction-only fit on the fixture's tiny digits (seed 0)."""
     data = script.load_dataset("usps")
