@@ -93,6 +93,14 @@ def test_runs_are_recorded_once_with_progress_and_tables(script, tmp_path, monke
                   if r["method"] in ("sddecc", "sddecc_e2e")]
     assert f"seeds 0: {objectives[1]:.4f} end to end against {objectives[0]:.4f} alternating" in note
     assert f"lower end to end on {int(objectives[1] < objectives[0])} of 1 seeds" in note
+    run(script, monkeypatch, "--only", "sddecc_dim_weights")  # λ1, λ2 as the Deep InfoMax code weighs them
+    swapped = records(tmp_path / "sddecc.jsonl")[-1]
+    assert (swapped["full_config"]["lambda1"], swapped["full_config"]["lambda2"]) == (1.5, 0.01)
+    text = (tmp_path / "sddecc.md").read_text()
+    assert "| usps | SDDECC, λ1 = 1.5 on MI, λ2 = 0.01 on the KL (Deep InfoMax code's weights) | 1 |" in \
+        text.split("Weights of Eq. 19: the text's (default)")[1]
+    note = text.split("## Weights of Eq. 19: the text's or the Deep InfoMax code's")[1]
+    assert f"- usps, seeds 0: ACC {swapped['acc']:.4f} with the code's weights against " in note
     for r in records(tmp_path / "sddecc.jsonl"):  # the code's label-free state, for every SDDECC row
         code = r["code"]
         assert code["rate_nats"] > 0 and 0 <= code["active_dims"] <= 4 and code["rec_explained"] <= 1
