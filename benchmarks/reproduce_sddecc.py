@@ -279,45 +279,44 @@ def beside_default(runs: list[dict], dataset: str, variant: list[dict], names: t
     return lines
 
 
-def weights_note(runs: list[dict]) -> str:
-    """The section on the λ1/λ2 weights of the Deep InfoMax code against the text's, from the recorded
-    runs ("" before the variant ran)."""
-    variant = runs_by_dataset(runs, "sddecc_dim_weights")
+def variant_note(runs: list[dict], row: str, title: str, intro: str, names: tuple[str, str], closing: str) -> str:
+    """A section setting the variant ``row`` beside the default on every dataset it ran on (see
+    :func:`beside_default`), between ``intro`` and ``closing``; "" before the variant ran."""
+    variant = runs_by_dataset(runs, row)
     if not variant:
         return ""
-    lines = ["## Weights of Eq. 19: the text's or the Deep InfoMax code's\n",
-             "Eq. 19 puts λ1 on the MI terms and λ2 on L_c, and Fig. 7 searches λ1 in {0.001, ..., 0.1} and λ2 in "
-             "{1, ..., 2}; the defaults are the grids' centres, λ1 = 0.01 and λ2 = 1.5. These are also the weights "
-             "the public Keras Deep InfoMax code, whose global/local/prior design the DDECN follows, gives its prior "
-             "KL (0.01) and its local MI term (1.5): the other way round. The row *SDDECC, λ1 = 1.5 on MI, λ2 = 0.01 "
-             "on the KL* runs that reading (the prior KL of pretraining and L_c both at 0.01), same seeds, same "
-             "schedule:\n"]
+    lines = [f"## {title}\n", intro]
     for dataset, mine in variant.items():
-        lines += beside_default(runs, dataset, mine, ("with the code's weights", "with the text's"))
-    lines.append("\nThe default keeps the text's reading; these figures only show what the other one gives and "
-                 "chose nothing.\n")
-    return "\n".join(lines)
+        lines += beside_default(runs, dataset, mine, names)
+    return "\n".join([*lines, closing])
+
+
+def weights_note(runs: list[dict]) -> str:
+    """The section on the λ1/λ2 weights of the Deep InfoMax code against the text's."""
+    return variant_note(
+        runs, "sddecc_dim_weights", "Weights of Eq. 19: the text's or the Deep InfoMax code's",
+        "Eq. 19 puts λ1 on the MI terms and λ2 on L_c, and Fig. 7 searches λ1 in {0.001, ..., 0.1} and λ2 in "
+        "{1, ..., 2}; the defaults are the grids' centres, λ1 = 0.01 and λ2 = 1.5. These are also the weights "
+        "the public Keras Deep InfoMax code, whose global/local/prior design the DDECN follows, gives its prior "
+        "KL (0.01) and its local MI term (1.5): the other way round. The row *SDDECC, λ1 = 1.5 on MI, λ2 = 0.01 "
+        "on the KL* runs that reading (the prior KL of pretraining and L_c both at 0.01), same seeds, same "
+        "schedule:\n", ("with the code's weights", "with the text's"),
+        "\nThe default keeps the text's reading; these figures only show what the other one gives and chose "
+        "nothing.\n")
 
 
 def readings_note(runs: list[dict]) -> str:
-    """The section on the two readings of L_c, from the recorded runs ("" before the literal one ran)."""
-    literal = runs_by_dataset(runs, "sddecc_lc_sum")
-    if not literal:
-        return ""
-
-    lines = ["## Reading of L_c: averaged or summed over the latent dimensions\n",
-             "Eq. 19 sums L_c over the d = 10 latent dimensions; the default averages it (`kl_reduction=\"mean\"`), "
-             "a reading chosen without labels for the prior KL of pretraining, where the summed KL squeezed the code "
-             "(`SDDECC` docstring). Pretraining is not in the paper, so that measurement does not settle L_c. The row "
-             "*SDDECC, L_c summed* keeps pretraining as it is and sums L_c in the joint stage "
-             "(`kl_reduction=(\"mean\", \"sum\")`), same seeds:\n"]
-    for dataset, lit in literal.items():
-        lines += beside_default(runs, dataset, lit, ("summed", "averaged"))
-    lines.append("\nSummed, L_c weighs ten times more against the reconstruction, and the code loses most of "
-                 "what it carried, as under the summed prior KL in pretraining: that is the label-free reason the "
-                 "default averages L_c too. The ACC figures above only show what the literal reading gives; they "
-                 "chose nothing.\n")
-    return "\n".join(lines)
+    """The section on the two readings of L_c."""
+    return variant_note(
+        runs, "sddecc_lc_sum", "Reading of L_c: averaged or summed over the latent dimensions",
+        "Eq. 19 sums L_c over the d = 10 latent dimensions; the default averages it (`kl_reduction=\"mean\"`), "
+        "a reading chosen without labels for the prior KL of pretraining, where the summed KL squeezed the code "
+        "(`SDDECC` docstring). Pretraining is not in the paper, so that measurement does not settle L_c. The row "
+        "*SDDECC, L_c summed* keeps pretraining as it is and sums L_c in the joint stage "
+        "(`kl_reduction=(\"mean\", \"sum\")`), same seeds:\n", ("summed", "averaged"),
+        "\nSummed, L_c weighs ten times more against the reconstruction, and the code loses most of what it "
+        "carried, as under the summed prior KL in pretraining: that is the label-free reason the default averages "
+        "L_c too. The ACC figures above only show what the literal reading gives; they chose nothing.\n")
 
 
 def strategy1_note(runs: list[dict]) -> str:
