@@ -101,6 +101,12 @@ def test_runs_are_recorded_once_with_progress_and_tables(script, tmp_path, monke
         text.split("Weights of Eq. 19: the text's (default)")[1]
     note = text.split("## Weights of Eq. 19: the text's or the Deep InfoMax code's")[1]
     assert f"- usps, seeds 0: ACC {swapped['acc']:.4f} with the code's weights against " in note
+    assert ("in one cluster" in note) == (swapped["clusters_found"] == 1) and swapped["clusters_found"] >= 1
+    for flat in ({"clusters_found": 1}, {"nmi": 0.0, "clusters_found": None}):  # a record without the count
+        flat = {k: v for k, v in dict(swapped, **flat).items() if v is not None}
+        lines = script.beside_default([flat], "usps", [flat], ("flat", "default"))
+        assert "- Flat, seed 0 ended with every image in one cluster (NMI 0; its ACC is the largest class's share)." \
+            in lines
     for r in records(tmp_path / "sddecc.jsonl"):  # the code's label-free state, for every SDDECC row
         code = r["code"]
         assert code["rate_nats"] > 0 and 0 <= code["active_dims"] <= 4 and code["rec_explained"] <= 1
