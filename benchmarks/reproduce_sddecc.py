@@ -171,7 +171,10 @@ def code_stats(model, data, chunk: int = 2048) -> dict:
     on random negatives) at the final model on the whole data set, made deterministic by decoding
     the code's mean: 1/(2N)‖X − dec(μ(x))‖² + λ2 · L_c(Y, μ(x), σ(x)), with the fit's Y and L_c's
     reduction (training decodes a sampled z, so its reconstruction term is larger by what the
-    code's noise σ costs), by which training schemes of the same objective compare without labels.
+    code's noise σ costs), by which training schemes of the same objective compare without labels;
+    ``posterior_clusters``, how many clusters the DDECN's own posterior softmax(−½‖μ(x) − μ_y‖²) uses
+    (its argmax), beside the read-out's; ``warmup_agreement`` (with the GCN), the share of images on
+    which the GCN's argmax agreed with that posterior at the end of its warm-up.
     ``chunk``: rows per forward pass."""
     import torch
 
@@ -189,9 +192,13 @@ def code_stats(model, data, chunk: int = 2048) -> dict:
             y = torch.as_tensor(model.soft_labels_[rows.numpy()], device=device)
             clu += float(joint_clustering_loss(y, enc.mu, enc.logvar, means, reduction=reduction)) * len(part)
     mu = torch.as_tensor(model.embedding_)
+    with torch.no_grad():
+        own = module.latent_posterior(mu.to(device)).argmax(dim=1)
+    warmup = [r["agreement"] for r in model.history_ if r.get("stage") == "gcn_warmup" and "agreement" in r]
     return {"rate_nats": rate / len(x), "active_dims": int((mu.var(dim=0) >= 0.01).sum()),
             "rec_explained": 1.0 - squared / float((x - x.mean(dim=0)).pow(2).sum()),
-            "objective": squared / (2 * len(x)) + model.lambda2 * clu / len(x)}
+            "objective": squared / (2 * len(x)) + model.lambda2 * clu / len(x),
+            "posterior_clusters": len(set(own.tolist())), "warmup_agreement": warmup[-1] if warmup else None}
 
 
 def run_own_row(data, dataset: str, row: str, seed: int, out: Path, *, device: str, env: dict,
@@ -275,6 +282,10 @@ def beside_default(runs: list[dict], dataset: str, variant: list[dict], names: t
     if flat:
         lines.append(f"- {names[0].capitalize()}, seed{'s' if len(flat) > 1 else ''} {', '.join(map(str, flat))} "
                      "ended with every image in one cluster (NMI 0; its ACC is the largest class's share).")
+        own = [r for r in variant if r["seed"] in flat and r.get("code", {}).get("warmup_agreement") is not None]
+        lines += [f"  Seed {r['seed']}: the model's own posterior uses {r['code']['posterior_clusters']} clusters, "
+                  f"and the GCN ended its warm-up agreeing with it on {100 * r['code']['warmup_agreement']:.1f}% of "
+                  "the images: the GCN, not the code, collapsed." for r in own if r["code"]["posterior_clusters"] > 1]
     for name, rec in zip(names, (variant, default)):
         rec = [r for r in rec if "code" in r]
         if rec:

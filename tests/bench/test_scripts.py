@@ -104,13 +104,19 @@ def test_runs_are_recorded_once_with_progress_and_tables(script, tmp_path, monke
     assert ("in one cluster" in note) == (swapped["clusters_found"] == 1) and swapped["clusters_found"] >= 1
     for flat in ({"clusters_found": 1}, {"nmi": 0.0, "clusters_found": None}):  # a record without the count
         flat = {k: v for k, v in dict(swapped, **flat).items() if v is not None}
+        flat["code"] = dict(flat["code"], posterior_clusters=7, warmup_agreement=0.125)
         lines = script.beside_default([flat], "usps", [flat], ("flat", "default"))
         assert "- Flat, seed 0 ended with every image in one cluster (NMI 0; its ACC is the largest class's share)." \
             in lines
+        assert "  Seed 0: the model's own posterior uses 7 clusters, and the GCN ended its warm-up agreeing with it " \
+            "on 12.5% of the images: the GCN, not the code, collapsed." in lines
     for r in records(tmp_path / "sddecc.jsonl"):  # the code's label-free state, for every SDDECC row
         code = r["code"]
         assert code["rate_nats"] > 0 and 0 <= code["active_dims"] <= 4 and code["rec_explained"] <= 1
         assert code["objective"] > 0  # Eq. 19 without the MI terms: a reconstruction and a KL, both >= 0
+        assert 1 <= code["posterior_clusters"] <= 10
+        gcn = r["full_config"]["use_gcn"]
+        assert (code["warmup_agreement"] is not None) == gcn and (not gcn or 0 <= code["warmup_agreement"] <= 1)
 
 
 def test_first_seed_runs_only_the_later_seeds(script, tmp_path, monkeypatch, capsys):
