@@ -579,10 +579,9 @@ def write_tables(datasets) -> str:
         parts.append("## Runs made under other settings\n\n" + "\n".join(changed) + "\n")
         print("warning: some recorded runs were made with other settings than today's:\n" + "\n".join(changed),
               file=sys.stderr, flush=True)
-    ordering = ordering_note(runs)
-    parts += [ordering, MI_NOTE] if ordering else [MI_NOTE]
-    for note in (strategy1_note(runs), readings_note(runs), joint_note(runs), weights_note(runs), reruns_note(runs)):
-        if note:
+    for note in (ordering_note(runs), MI_NOTE, strategy1_note(runs), readings_note(runs), joint_note(runs),
+                 weights_note(runs), reruns_note(runs)):
+        if note:  # "" where nothing has run for it yet
             parts.append(note)
     from sddecc_diagnostics import gcn_note  # imports this module
 
