@@ -206,22 +206,30 @@ def run_own_row(data, dataset: str, row: str, seed: int, out: Path, *, device: s
     """One DeepCluster / SDDECC / ablation run, appended to ``out`` under the row's label.
     ``replaces``: the record of the same run that this one supersedes (``--rerun``); its scores
     and time are kept in the new record's ``replaces`` field."""
-    method = OWN_ROWS[row][0]
     model = own_row_model(dataset, row, n_clusters=int(data.y.max()) + 1, seed=seed, device=device, verbose=verbose)
-    name = f"{dataset}_{row}_seed{seed}"
+    fit_and_record(model, data, dataset, row, OWN_ROWS[row][0], seed, out, env=env, replaces=replaces)
+
+
+def fit_and_record(model, data, dataset: str, label: str, estimator: str, seed: int, out: Path, *, env: dict,
+                   extra: dict | None = None, replaces: dict | None = None) -> dict:
+    """Fit ``model`` (checkpointed: killed half-way, it resumes), score its final labels and append
+    the run to ``out`` under ``label`` (an SDDECC run with its label-free ``code`` state,
+    :func:`code_stats`); ``extra``: more fields for the record. Returns the scores."""
+    name = f"{dataset}_{label}_seed{seed}"
     elapsed, resumed = checkpointed_fit(model, data, name)  # a run killed half-way resumes from its checkpoint
     scores = evaluate(data.y.numpy(), model.labels_)
-    code = {"code": code_stats(model, data)} if method == "sddecc" else {}
-    append_run(out, {"dataset": dataset, "method": row, "estimator": method, "seed": seed, **scores, **code,
-                     "clusters_found": len(set(model.labels_.tolist())),
+    code = {"code": code_stats(model, data)} if estimator == "sddecc" else {}
+    append_run(out, {"dataset": dataset, "method": label, "estimator": estimator, "seed": seed, **(extra or {}),
+                     **scores, **code, "clusters_found": len(set(model.labels_.tolist())),
                      "time": elapsed, "epochs_run": len(model.history_), "config": repr(model),
                      "full_config": model_config(model), "peak_rss_mib": peak_rss_mib(), "versions": env,
                      BEST_EPOCH_KEY: best_epoch_acc(model.history_), **({"resumed": resumed} if resumed else {}),
                      **({"replaces": {k: replaces.get(k) for k in REPLACED_FIELDS}} if replaces else {})})
     drop_checkpoint(name)  # recorded: the checkpoint is not needed any more
-    print(f"{dataset} {row} seed {seed}: " + " ".join(f"{k}={v:.4f}" for k, v in scores.items())
+    print(f"{dataset} {label} seed {seed}: " + " ".join(f"{k}={v:.4f}" for k, v in scores.items())
           + f" ({elapsed:.0f}s)" + (f"; the record it replaces: acc={replaces['acc']:.4f}" if replaces else ""),
           flush=True)
+    return scores
 
 
 MI_NOTE = """## Why the MI terms add little here (Table 4)

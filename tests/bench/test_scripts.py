@@ -364,3 +364,63 @@ def test_code_stats_objective_is_eq_19_without_mi_at_the_code_mean(script):
         rate = gaussian_prior_kl(enc.mu, enc.logvar)
     assert stats["objective"] == pytest.approx(float(rec + 1.25 * clu), rel=1e-5)
     assert stats["rate_nats"] == pytest.approx(float(rate), rel=1e-5)
+
+
+@pytest.fixture
+def sweep(script, monkeypatch):
+    """``sddecc_lambda`` on the tiny digits of ``script`` (its results under the same ``tmp_path``)."""
+    module = importlib.import_module("sddecc_lambda")
+    monkeypatch.setattr(module, "load_dataset", script.load_dataset)
+    return module
+
+
+def run_sweep(module, monkeypatch, *args: str) -> None:
+    monkeypatch.setattr(sys, "argv", ["sddecc_lambda.py", "--quiet", *args])
+    module.main()
+
+
+def test_lambda_sweep_runs_each_cell_once_and_takes_the_centre_from_the_default_runs(script, sweep, tmp_path,
+                                                                                      monkeypatch, capsys):
+    run(script, monkeypatch, "--only", "sddecc")  # the default's seed 0: the grid's centre cell
+    (default,) = records(tmp_path / "sddecc.jsonl")
+    run_sweep(sweep, monkeypatch, "--lambda1", "0.01,0.1", "--lambda2", "1.5")
+    out = capsys.readouterr().out
+    assert "[1/1] usps λ1 = 0.1, λ2 = 1.5, seed 0" in out and "[2/" not in out  # the centre is not run again
+    (cell,) = records(tmp_path / "sddecc_lambda.jsonl")
+    assert (cell["method"], cell["lambda1"], cell["lambda2"]) == ("sddecc_lambda1=0.1_lambda2=1.5", 0.1, 1.5)
+    assert (cell["full_config"]["lambda1"], cell["full_config"]["lambda2"]) == (0.1, 1.5)
+    assert cell["full_config"]["epochs"] == TINY_SDDECC["epochs"] and cell["code"]["rate_nats"] > 0
+
+    table = (tmp_path / "sddecc_lambda.md").read_text()
+    acc = table.split("ACC, final model")[1].split("NMI:")[0]
+    assert f"| 0.01 | {default['acc']:.4f} (1) |" in acc and f"| 0.1 | {cell['acc']:.4f} (1) |" in acc
+    assert "2 of the grid's cells run, 2 runs" in table and f"the defaults' cell: {default['acc']:.4f}" in table
+
+    run_sweep(sweep, monkeypatch, "--lambda1", "0.1", "--lambda2", "1.5")  # recorded: nothing runs again
+    assert "[1/" not in capsys.readouterr().out and len(records(tmp_path / "sddecc_lambda.jsonl")) == 1
+    for bad, named in ((("--lambda1", "0.01,x"), "--lambda1"), (("--lambda2", "-1"), "--lambda2"),
+                       (("--lambda2", ""), "--lambda2"), (("--dataset", "cora"), "unknown dataset 'cora'"),
+                       (("--seeds", "2", "--first-seed", "2"), "--first-seed")):
+        with pytest.raises(SystemExit):
+            run_sweep(sweep, monkeypatch, *bad)
+        assert named in capsys.readouterr().err
+
+
+def test_lambda_sweep_cells_hold_mean_and_std_over_their_seeds(sweep):
+    runs = {(0.01, 1.0): {0: {"acc": 0.5, "nmi": 0.4}, 1: {"acc": 0.7, "nmi": 0.6}},
+            (0.1, 2.0): {0: {"acc": 0.25, "nmi": 0.2}}}
+    lines = sweep.grid_table(runs, sweep.with_seeds("acc")).splitlines()
+    assert lines[0] == "| λ1 \\ λ2 | 1 | 2 |"
+    assert lines[2] == "| 0.01 | 0.6000 ± 0.1000 (2) | — |"  # population std of 0.5 and 0.7
+    assert lines[3] == "| 0.1 | — | 0.2500 (1) |"
+    code = {(0.01, 1.0): {0: {"code": {"rate_nats": 10.0, "rec_explained": 0.5}},
+                          1: {"code": {"rate_nats": 20.0, "rec_explained": 0.7}}}}
+    assert sweep.grid_table(code, sweep.code_text).splitlines()[2] == "| 0.01 | 15.0 nats / 60% |"
+    for cell, by_seed in runs.items():
+        for run in by_seed.values():
+            run.update(time=100.0, full_config={"lambda1": cell[0], "lambda2": cell[1]})
+    runs[(0.01, 1.5)] = {0: {"acc": 0.9, "nmi": 0.8, "time": 400.0}}  # the defaults' cell
+    section = sweep.dataset_section("usps", runs)
+    assert "3 of the grid's cells run, 4 runs, 175 s per run" in section
+    assert ("lowest 0.2500 at λ1 = 0.1, λ2 = 2, highest 0.9000 at λ1 = 0.01, λ2 = 1.5" in section
+            and "the defaults' cell: 0.9000 at λ1 = 0.01, λ2 = 1.5" in section and "reports 79.86" in section)
