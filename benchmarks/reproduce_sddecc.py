@@ -248,7 +248,8 @@ joint training):
 
 - The global discriminator soon separates its pairs almost perfectly (loss 0.32 after 5 epochs, 0.046 after
   30, against 1.39 at chance), so its term has little gradient left to give.
-- The MI terms are 0.2% of the loss at λ1 = 0.01 and would be 2% at the grid's largest λ1 = 0.1.
+- The MI terms are 0.2% of the loss at λ1 = 0.01 and would be 2% at the grid's largest λ1 = 0.1 (what the
+  grid's cells score: *SDDECC over the paper's λ grid* below).
 - For them to weigh like the reconstruction, the reconstruction would have to be a mean over pixels
   (4.21 / 256 = 0.016). Then λ2 · KL (about 2) would outweigh the reconstruction about 100-fold. That is a
   far heavier KL, relative to the reconstruction, than the literal summed-KL reading, which already
@@ -591,11 +592,12 @@ def write_tables(datasets) -> str:
                  weights_note(runs), reruns_note(runs)):
         if note:  # "" where nothing has run for it yet
             parts.append(note)
-    from sddecc_diagnostics import gcn_note  # imports this module
+    from sddecc_diagnostics import gcn_note  # these import this module
+    from sddecc_lambda import lambda_note
 
-    note = gcn_note()
-    if note:
-        parts.append(note)
+    for note in (lambda_note(), gcn_note()):
+        if note:
+            parts.append(note)
     text = "\n".join(parts)
     (RESULTS / "sddecc.md").write_text(text)
     return text

@@ -92,8 +92,8 @@ def code_text(runs: list[dict]) -> str:
             f"{100 * np.mean([c['rec_explained'] for c in code]):.0f}%")
 
 
-def dataset_section(dataset: str, found: dict) -> str:
-    """The tables and the summary of one dataset's sweep."""
+def summary(dataset: str, found: dict) -> list[str]:
+    """Two Markdown bullets on one dataset's sweep: what ran, and ACC's range over the cells."""
     default = make_method("sddecc")
     means = {cell: float(np.mean([r["acc"] for r in runs.values()])) for cell, runs in found.items()}
     low, high = min(means, key=means.get), max(means, key=means.get)
@@ -104,21 +104,40 @@ def dataset_section(dataset: str, found: dict) -> str:
         return f"{means[cell]:.4f} at λ1 = {cell[0]:g}, λ2 = {cell[1]:g}"
 
     centre = (default.lambda1, default.lambda2)
-    summary = [f"- {len(found)} of the grid's cells run, {len(runs)} runs, {np.mean([r['time'] for r in runs]):.0f} s "
-               "per run on average.",
-               f"- ACC over the cells' means: lowest {at(low)}, highest {at(high)} (the highest picked by looking at "
-               f"labels: a comparison figure, not a setting); the defaults' cell: "
-               + (at(centre) if centre in found else "not run") + f". The paper reports {paper_acc:.2f} for SDDECC "
-               "(Table 3) at a setting it does not state."]
-    return (f"## {dataset}\n\n" + "\n".join(summary) + "\n\n"
+    seeds = sddecc.seed_list(sorted({r["seed"] for r in runs}))
+    lines = [f"- {len(found)} cells run, {len(runs)} runs (seeds {seeds}), {np.mean([r['time'] for r in runs]):.0f} s "
+             "per run on average.",
+             f"- ACC over the cells' means: lowest {at(low)}, highest {at(high)} (the highest picked by looking at "
+             f"labels: a comparison figure, not a setting); the defaults' cell: "
+             + (at(centre) if centre in found else "not run") + f". The paper reports {paper_acc:.2f} for SDDECC "
+             "(Table 3) at a setting it does not state."]
+    return lines
+
+
+def dataset_section(dataset: str, found: dict) -> str:
+    """The tables and the summary of one dataset's sweep."""
+    return (f"## {dataset}\n\n" + "\n".join(summary(dataset, found)) + "\n\n"
             "ACC, final model, mean ± std over seeds (seeds in brackets):\n\n" + grid_table(found, with_seeds("acc"))
             + "\n\nNMI:\n\n" + grid_table(found, with_seeds("nmi"))
             + "\n\nThe code at the final model (label-free: mean KL(p(z|x) ‖ N(0, I)) / share of the pixel variance "
             "the decoder recovers from μ(x)):\n\n" + grid_table(found, code_text) + "\n")
 
 
+def lambda_note() -> str:
+    """The section of ``sddecc.md`` on the sweep ("" before any run): each dataset's summary."""
+    ran = {r["dataset"] for r in read_runs(out_file())}
+    if not ran:
+        return ""
+    lines = [f"**{dataset}**\n\n" + "\n".join(summary(dataset, cells(dataset)))
+             for dataset in sddecc.DATASETS if dataset in ran]
+    return ("## SDDECC over the paper's λ grid (Fig. 7)\n\nThe defaults are the centres of the grids the paper "
+            "searches; `sddecc_lambda.py` runs other cells with everything else unchanged. The tables are in "
+            "`sddecc_lambda.md`.\n\n" + "\n\n".join(lines) + "\n")
+
+
 def write_tables() -> str:
-    """``sddecc_lambda.md``: one section per dataset this script has run on."""
+    """``sddecc_lambda.md``: one section per dataset this script has run on; ``sddecc.md`` again, with
+    its section on the sweep."""
     parts = ["# SDDECC over the paper's λ1 × λ2 grid (Fig. 7)\n",
              "Produced by `benchmarks/sddecc_lambda.py`; per-run records in `sddecc_lambda.jsonl`, the centre cell "
              "(the defaults, λ1 = 0.01, λ2 = 1.5) also from `sddecc.jsonl`. SDDECC's other settings are its "
@@ -128,6 +147,7 @@ def write_tables() -> str:
     parts += [dataset_section(dataset, cells(dataset)) for dataset in sddecc.DATASETS if dataset in ran]
     text = "\n".join(parts)
     out_file("md").write_text(text)
+    sddecc.write_tables(sddecc.DATASETS)  # its section on the sweep (lambda_note)
     return text
 
 

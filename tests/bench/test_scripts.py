@@ -383,6 +383,7 @@ def test_lambda_sweep_runs_each_cell_once_and_takes_the_centre_from_the_default_
                                                                                       monkeypatch, capsys):
     run(script, monkeypatch, "--only", "sddecc")  # the default's seed 0: the grid's centre cell
     (default,) = records(tmp_path / "sddecc.jsonl")
+    assert "## SDDECC over the paper's λ grid" not in (tmp_path / "sddecc.md").read_text()  # no sweep yet
     run_sweep(sweep, monkeypatch, "--lambda1", "0.01,0.1", "--lambda2", "1.5")
     out = capsys.readouterr().out
     assert "[1/1] usps λ1 = 0.1, λ2 = 1.5, seed 0" in out and "[2/" not in out  # the centre is not run again
@@ -394,7 +395,9 @@ def test_lambda_sweep_runs_each_cell_once_and_takes_the_centre_from_the_default_
     table = (tmp_path / "sddecc_lambda.md").read_text()
     acc = table.split("ACC, final model")[1].split("NMI:")[0]
     assert f"| 0.01 | {default['acc']:.4f} (1) |" in acc and f"| 0.1 | {cell['acc']:.4f} (1) |" in acc
-    assert "2 of the grid's cells run, 2 runs" in table and f"the defaults' cell: {default['acc']:.4f}" in table
+    assert "2 cells run, 2 runs (seeds 0)" in table and f"the defaults' cell: {default['acc']:.4f}" in table
+    note = (tmp_path / "sddecc.md").read_text().split("## SDDECC over the paper's λ grid (Fig. 7)")[1]
+    assert "**usps**\n\n- 2 cells run, 2 runs (seeds 0)" in note
 
     run_sweep(sweep, monkeypatch, "--lambda1", "0.1", "--lambda2", "1.5")  # recorded: nothing runs again
     assert "[1/" not in capsys.readouterr().out and len(records(tmp_path / "sddecc_lambda.jsonl")) == 1
@@ -416,11 +419,11 @@ def test_lambda_sweep_cells_hold_mean_and_std_over_their_seeds(sweep):
     code = {(0.01, 1.0): {0: {"code": {"rate_nats": 10.0, "rec_explained": 0.5}},
                           1: {"code": {"rate_nats": 20.0, "rec_explained": 0.7}}}}
     assert sweep.grid_table(code, sweep.code_text).splitlines()[2] == "| 0.01 | 15.0 nats / 60% |"
-    for cell, by_seed in runs.items():
-        for run in by_seed.values():
-            run.update(time=100.0, full_config={"lambda1": cell[0], "lambda2": cell[1]})
-    runs[(0.01, 1.5)] = {0: {"acc": 0.9, "nmi": 0.8, "time": 400.0}}  # the defaults' cell
+    for by_seed in runs.values():
+        for seed, run in by_seed.items():
+            run.update(seed=seed, time=100.0)
+    runs[(0.01, 1.5)] = {0: {"acc": 0.9, "nmi": 0.8, "seed": 0, "time": 400.0}}  # the defaults' cell
     section = sweep.dataset_section("usps", runs)
-    assert "3 of the grid's cells run, 4 runs, 175 s per run" in section
+    assert "3 cells run, 4 runs (seeds 0, 1), 175 s per run" in section
     assert ("lowest 0.2500 at λ1 = 0.1, λ2 = 2, highest 0.9000 at λ1 = 0.01, λ2 = 1.5" in section
             and "the defaults' cell: 0.9000 at λ1 = 0.01, λ2 = 1.5" in section and "reports 79.86" in section)
