@@ -65,27 +65,41 @@ def cells(dataset: str) -> dict[tuple[float, float], dict[int, dict]]:
 
 
 def grid_table(found: dict, cell_text) -> str:
-    """A Markdown λ1 (rows) × λ2 (columns) table over the cells in ``found``; ``cell_text(runs)``
-    writes a cell from its runs, "—" where the cell has none."""
+    """A Markdown λ1 (rows) × λ2 (columns) table over the cells in ``found``; ``cell_text(by_seed)``
+    writes a cell from its runs by seed, "—" where the cell has none."""
     lambda1s = sorted({l1 for l1, _ in found})
     lambda2s = sorted({l2 for _, l2 in found})
     lines = ["| λ1 \\ λ2 | " + " | ".join(f"{l2:g}" for l2 in lambda2s) + " |",
              "|---|" + "---|" * len(lambda2s)]
     for l1 in lambda1s:
-        row = [cell_text(list(found[(l1, l2)].values())) if (l1, l2) in found else "—" for l2 in lambda2s]
+        row = [cell_text(found[(l1, l2)]) if (l1, l2) in found else "—" for l2 in lambda2s]
         lines.append(f"| {l1:g} | " + " | ".join(row) + " |")
     return "\n".join(lines)
 
 
 def with_seeds(metric: str):
     """A cell writer: mean ± std of ``metric`` and, in brackets, the number of seeds."""
-    return lambda runs: f"{mean_std([r[metric] for r in runs])} ({len(runs)})"
+    return lambda by_seed: f"{mean_std([r[metric] for r in by_seed.values()])} ({len(by_seed)})"
 
 
-def code_text(runs: list[dict]) -> str:
+def against(reference: dict[int, dict]):
+    """A cell writer: the points of ACC by which the cell's runs beat those of ``reference`` (the
+    defaults' cell) on the same seeds, their mean and, in brackets, how many seeds both ran."""
+    def text(by_seed: dict[int, dict]) -> str:
+        if by_seed is reference:
+            return "the defaults"
+        shared = sorted(set(by_seed) & set(reference))
+        if not shared:
+            return "—"
+        gain = np.mean([by_seed[s]["acc"] - reference[s]["acc"] for s in shared])
+        return f"{100 * gain:+.1f} ({len(shared)})"
+    return text
+
+
+def code_text(by_seed: dict[int, dict]) -> str:
     """A cell of the code's label-free state: mean KL to N(0, I) (nats) / share of the pixel
     variance the decoder recovers from μ(x), means over the runs that recorded it."""
-    code = [r["code"] for r in runs if r.get("code")]
+    code = [r["code"] for r in by_seed.values() if r.get("code")]
     if not code:
         return "—"
     return (f"{np.mean([c['rate_nats'] for c in code]):.1f} nats / "
@@ -116,8 +130,12 @@ def summary(dataset: str, found: dict) -> list[str]:
 
 def dataset_section(dataset: str, found: dict) -> str:
     """The tables and the summary of one dataset's sweep."""
+    default = make_method("sddecc")
+    centre = (default.lambda1, default.lambda2)
     return (f"## {dataset}\n\n" + "\n".join(summary(dataset, found)) + "\n\n"
             "ACC, final model, mean ± std over seeds (seeds in brackets):\n\n" + grid_table(found, with_seeds("acc"))
+            + ("\n\nACC against the defaults on the same seeds (points, seed-paired mean; seeds in brackets):\n\n"
+               + grid_table(found, against(found[centre])) if centre in found else "")
             + "\n\nNMI:\n\n" + grid_table(found, with_seeds("nmi"))
             + "\n\nThe code at the final model (label-free: mean KL(p(z|x) ‖ N(0, I)) / share of the pixel variance "
             "the decoder recovers from μ(x)):\n\n" + grid_table(found, code_text) + "\n")

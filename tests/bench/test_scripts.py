@@ -416,6 +416,11 @@ def test_lambda_sweep_cells_hold_mean_and_std_over_their_seeds(sweep):
     assert lines[0] == "| λ1 \\ λ2 | 1 | 2 |"
     assert lines[2] == "| 0.01 | 0.6000 ± 0.1000 (2) | — |"  # population std of 0.5 and 0.7
     assert lines[3] == "| 0.1 | — | 0.2500 (1) |"
+    paired = sweep.grid_table({**runs, (0.01, 1.5): {1: {"acc": 0.65}, 2: {"acc": 0.1}}},
+                              sweep.against(runs[(0.01, 1.0)])).splitlines()
+    assert paired[0] == "| λ1 \\ λ2 | 1 | 1.5 | 2 |"
+    assert paired[2:] == ["| 0.01 | the defaults | -5.0 (1) | — |",  # 0.65 - 0.7 on seed 1, the one both ran
+                          "| 0.1 | — | — | -25.0 (1) |"]  # 0.25 - 0.5 on seed 0
     code = {(0.01, 1.0): {0: {"code": {"rate_nats": 10.0, "rec_explained": 0.5}},
                           1: {"code": {"rate_nats": 20.0, "rec_explained": 0.7}}}}
     assert sweep.grid_table(code, sweep.code_text).splitlines()[2] == "| 0.01 | 15.0 nats / 60% |"
@@ -427,3 +432,5 @@ def test_lambda_sweep_cells_hold_mean_and_std_over_their_seeds(sweep):
     assert "3 cells run, 4 runs (seeds 0, 1), 175 s per run" in section
     assert ("lowest 0.2500 at λ1 = 0.1, λ2 = 2, highest 0.9000 at λ1 = 0.01, λ2 = 1.5" in section
             and "the defaults' cell: 0.9000 at λ1 = 0.01, λ2 = 1.5" in section and "reports 79.86" in section)
+    paired = section.split("ACC against the defaults on the same seeds")[1].split("NMI:")[0]
+    assert "| 0.01 | -40.0 (1) | the defaults | — |" in paired and "| 0.1 | — | — | -65.0 (1) |" in paired
