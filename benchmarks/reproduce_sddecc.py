@@ -211,10 +211,10 @@ def run_own_row(data, dataset: str, row: str, seed: int, out: Path, *, device: s
 
 
 def fit_and_record(model, data, dataset: str, label: str, estimator: str, seed: int, out: Path, *, env: dict,
-                   extra: dict | None = None, replaces: dict | None = None) -> dict:
+                   extra: dict | None = None, replaces: dict | None = None) -> None:
     """Fit ``model`` (checkpointed: killed half-way, it resumes), score its final labels and append
     the run to ``out`` under ``label`` (an SDDECC run with its label-free ``code`` state,
-    :func:`code_stats`); ``extra``: more fields for the record. Returns the scores."""
+    :func:`code_stats`); ``extra``: more fields for the record."""
     name = f"{dataset}_{label}_seed{seed}"
     elapsed, resumed = checkpointed_fit(model, data, name)  # a run killed half-way resumes from its checkpoint
     scores = evaluate(data.y.numpy(), model.labels_)
@@ -229,7 +229,6 @@ def fit_and_record(model, data, dataset: str, label: str, estimator: str, seed: 
     print(f"{dataset} {label} seed {seed}: " + " ".join(f"{k}={v:.4f}" for k, v in scores.items())
           + f" ({elapsed:.0f}s)" + (f"; the record it replaces: acc={replaces['acc']:.4f}" if replaces else ""),
           flush=True)
-    return scores
 
 
 MI_NOTE = """## Why the MI terms add little here (Table 4)

@@ -64,6 +64,18 @@ def cells(dataset: str) -> dict[tuple[float, float], dict[int, dict]]:
     return found
 
 
+def default_cell() -> tuple[float, float]:
+    """(λ1, λ2) of SDDECC's defaults: the centre of the grid."""
+    default = make_method("sddecc")
+    return default.lambda1, default.lambda2
+
+
+def swept_cells() -> dict[str, dict]:
+    """:func:`cells` of every dataset this script has run on, in ``DATASETS`` order."""
+    ran = {r["dataset"] for r in read_runs(out_file())}
+    return {dataset: cells(dataset) for dataset in sddecc.DATASETS if dataset in ran}
+
+
 def grid_table(found: dict, cell_text) -> str:
     """A Markdown λ1 (rows) × λ2 (columns) table over the cells in ``found``; ``cell_text(by_seed)``
     writes a cell from its runs by seed, "—" where the cell has none."""
@@ -108,7 +120,6 @@ def code_text(by_seed: dict[int, dict]) -> str:
 
 def summary(dataset: str, found: dict) -> list[str]:
     """Two Markdown bullets on one dataset's sweep: what ran, and ACC's range over the cells."""
-    default = make_method("sddecc")
     means = {cell: float(np.mean([r["acc"] for r in runs.values()])) for cell, runs in found.items()}
     low, high = min(means, key=means.get), max(means, key=means.get)
     runs = [r for by_seed in found.values() for r in by_seed.values()]
@@ -117,7 +128,7 @@ def summary(dataset: str, found: dict) -> list[str]:
     def at(cell):
         return f"{means[cell]:.4f} at λ1 = {cell[0]:g}, λ2 = {cell[1]:g}"
 
-    centre = (default.lambda1, default.lambda2)
+    centre = default_cell()
     seeds = sddecc.seed_list(sorted({r["seed"] for r in runs}))
     lines = [f"- {len(found)} cells run, {len(runs)} runs (seeds {seeds}), {np.mean([r['time'] for r in runs]):.0f} s "
              "per run on average.",
@@ -130,8 +141,7 @@ def summary(dataset: str, found: dict) -> list[str]:
 
 def dataset_section(dataset: str, found: dict) -> str:
     """The tables and the summary of one dataset's sweep."""
-    default = make_method("sddecc")
-    centre = (default.lambda1, default.lambda2)
+    centre = default_cell()
     return (f"## {dataset}\n\n" + "\n".join(summary(dataset, found)) + "\n\n"
             "ACC, final model, mean ± std over seeds (seeds in brackets):\n\n" + grid_table(found, with_seeds("acc"))
             + ("\n\nACC against the defaults on the same seeds (points, seed-paired mean; seeds in brackets):\n\n"
@@ -143,11 +153,10 @@ def dataset_section(dataset: str, found: dict) -> str:
 
 def lambda_note() -> str:
     """The section of ``sddecc.md`` on the sweep ("" before any run): each dataset's summary."""
-    ran = {r["dataset"] for r in read_runs(out_file())}
-    if not ran:
+    swept = swept_cells()
+    if not swept:
         return ""
-    lines = [f"**{dataset}**\n\n" + "\n".join(summary(dataset, cells(dataset)))
-             for dataset in sddecc.DATASETS if dataset in ran]
+    lines = [f"**{dataset}**\n\n" + "\n".join(summary(dataset, found)) for dataset, found in swept.items()]
     return ("## SDDECC over the paper's λ grid (Fig. 7)\n\nThe defaults are the centres of the grids the paper "
             "searches; `sddecc_lambda.py` runs other cells with everything else unchanged. The tables are in "
             "`sddecc_lambda.md`.\n\n" + "\n\n".join(lines) + "\n")
@@ -156,13 +165,13 @@ def lambda_note() -> str:
 def write_tables() -> str:
     """``sddecc_lambda.md``: one section per dataset this script has run on; ``sddecc.md`` again, with
     its section on the sweep."""
+    centre = default_cell()
     parts = ["# SDDECC over the paper's λ1 × λ2 grid (Fig. 7)\n",
              "Produced by `benchmarks/sddecc_lambda.py`; per-run records in `sddecc_lambda.jsonl`, the centre cell "
-             "(the defaults, λ1 = 0.01, λ2 = 1.5) also from `sddecc.jsonl`. SDDECC's other settings are its "
-             "defaults, on the schedule of `reproduce_sddecc.py`. The paper's Fig. 7 is on Fashion-MNIST and gives "
+             f"(the defaults, λ1 = {centre[0]:g}, λ2 = {centre[1]:g}) also from `sddecc.jsonl`. SDDECC's other "
+             "settings are its defaults, on the schedule of `reproduce_sddecc.py`. The paper's Fig. 7 is on Fashion-MNIST and gives "
              "no numbers in its text; the defaults were not chosen from these tables.\n"]
-    ran = {r["dataset"] for r in read_runs(out_file())}
-    parts += [dataset_section(dataset, cells(dataset)) for dataset in sddecc.DATASETS if dataset in ran]
+    parts += [dataset_section(dataset, found) for dataset, found in swept_cells().items()]
     text = "\n".join(parts)
     out_file("md").write_text(text)
     sddecc.write_tables(sddecc.DATASETS)  # its section on the sweep (lambda_note)
