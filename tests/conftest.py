@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -41,6 +42,21 @@ def fast_method(name: str, **overrides):
     return make_method(name, **params)
 
 
+def bar_images(n_per: int = 30, side: int = 8, amplitude: float = 2.0, noise: float = 0.3, seed: int = 0):
+    """Three classes of side×side images (horizontal bar, vertical bar, two blocks) + Gaussian noise:
+    x [3·n_per, side, side] float32, y [3·n_per]."""
+    rng = np.random.default_rng(seed)
+    protos = np.zeros((3, side, side), np.float32)
+    mid = side // 2
+    protos[0, mid - 1:mid + 1, :] = 1.0
+    protos[1, :, mid - 1:mid + 1] = 1.0
+    protos[2, 1:mid - 1, 1:mid - 1] = 1.0
+    protos[2, mid:side - 1, mid:side - 1] = 1.0
+    y = np.repeat(np.arange(3), n_per)
+    x = amplitude * protos[y] + noise * rng.normal(size=(len(y), side, side))
+    return x.astype(np.float32), y
+
+
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
@@ -74,8 +90,6 @@ def die_after_saves(patch, n: int, error: type[BaseException] = Killed) -> list[
 def assert_same_fit(fit, reference, *attributes: str) -> None:
     """``fit`` ended with ``reference``'s model: equal labels, embedding, ``attributes`` (arrays)
     and history (a resumed fit against an uninterrupted one)."""
-    import numpy as np
-
     for name in ("labels_", "embedding_", *attributes):
         np.testing.assert_array_equal(getattr(fit, name), getattr(reference, name), err_msg=name)
     assert fit.history_ == reference.history_

@@ -1,16 +1,20 @@
 """DeepCluster (Caron, Bojanowski, Joulin, Douze, ECCV 2018)."""
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import torch
 
 from ..base import BaseClusterer, FitContext, FitResult
 from ..metrics import evaluate
 from ..nn import MLPAutoEncoder, init_linear_
+from ..nn.sddecc import ConvGaussianEncoder, default_channels, rows_to_images, square_image_shape
 from ..training import make_optimizer, train
 from ..training.progress import progress_bar
-from ._autoencoder import embed
 from .kmeans import kmeans
+
+BACKBONES = ("mlp", "conv")
 
 
 def whiten_normalise(features: np.ndarray, eps: float = 1e-5) -> np.ndarray:
@@ -56,25 +60,38 @@ class DeepCluster(BaseClusterer):
         L = −1/N Σ_i w_{y_i} log softmax(h(f(x_i)))_{y_i},   w_k ∝ 1/|{i : y_i = k}|
 
     (the class-balanced weighting stands in for the paper's uniform sampling over
-    pseudo-labels). The backbone is the encoder of the d-500-500-2000-10 MLP, randomly
-    initialised (no autoencoder pretraining), trained with Adam ``lr``. Labels: k-means on
-    the final features.
+    pseudo-labels). Labels: k-means on the final features. The backbone f is randomly initialised
+    (no autoencoder pretraining) and trained with Adam ``lr``; its output, the d-dim feature, is
+    what k-means clusters and the head reads:
+
+    - ``backbone="mlp"`` (default): the encoder of the d-500-500-2000-10 MLP (``hidden``,
+      ``latent``), as for DEC / IDEC.
+    - ``backbone="conv"``: the DDECN's convolutional encoder (3×3 convolutions with ReLU, SDDECC's
+      Table 2 channels: 16-32 for images up to 16×16, 16-16-32-32 above; ``channels``) and a
+      linear layer to ``latent``, the μ head of :class:`~graphclust.nn.sddecc.ConvGaussianEncoder`
+      (its log σ² head is not used). DeepCluster itself trains convnets (AlexNet, VGG-16), so this
+      is the original method's kind of backbone on images. Flat features without an image shape
+      are zero-padded into a 1×s×s image, as for SDDECC.
 
     Args:
         n_clusters: K.
-        hidden, latent: backbone widths.
+        backbone: ``"mlp"`` or ``"conv"`` (above).
+        hidden, latent: MLP widths; ``latent`` is also the conv backbone's feature width d.
+        channels: the conv backbone's channels (None: SDDECC's, above).
         epochs: clustering/training alternations (50).
         batch_size: 256.
         lr: Adam learning rate (1e-3; the paper's SGD 0.05 targets convnets on ImageNet).
         kmeans_n_init: k-means restarts per epoch (3) and for the final labels.
     """
 
-    def __init__(self, n_clusters: int = 8, *, hidden=(500, 500, 2000), latent: int = 10, epochs: int = 50,
-                 batch_size: int = 256, lr: float = 1e-3, kmeans_n_init: int = 3, random_state=None, device="cpu",
-                 verbose: bool = True):
+    def __init__(self, n_clusters: int = 8, *, backbone: str = "mlp", hidden=(500, 500, 2000), latent: int = 10,
+                 channels=None, epochs: int = 50, batch_size: int = 256, lr: float = 1e-3, kmeans_n_init: int = 3,
+                 random_state=None, device="cpu", verbose: bool = True):
         self.n_clusters = n_clusters
+        self.backbone = backbone
         self.hidden = hidden
         self.latent = latent
+        self.channels = channels
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -83,16 +100,36 @@ class DeepCluster(BaseClusterer):
         self.device = device
         self.verbose = verbose
 
+    def _validate_params(self, n_samples: int) -> None:
+        super()._validate_params(n_samples)
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"backbone must be one of {', '.join(BACKBONES)}, got {self.backbone!r}")
+
+    def _backbone(self, data, generator: torch.Generator) -> tuple[torch.nn.Module, Callable, list]:
+        """The backbone module, its feature function x [B, F] -> [B, d] and its trained parameters."""
+        if self.backbone == "mlp":
+            mlp = MLPAutoEncoder(data.x.shape[1], self.hidden, self.latent)
+            mlp.reset_parameters(generator)
+            return mlp, lambda x: mlp.encode(x)[0], [*mlp.encoder.parameters(), *mlp.bottleneck.parameters()]
+        shape = getattr(data, "image_shape", None) or square_image_shape(data.x.shape[1])
+        channels = default_channels(shape) if self.channels is None else self.channels
+        conv = ConvGaussianEncoder(shape, channels, self.latent, transfer_size=None)
+        conv.reset_parameters(generator)
+        return conv, lambda x: conv(rows_to_images(x, shape)).mu, [*conv.convs.parameters(), *conv.fc_mu.parameters()]
+
     def _fit(self, data, ctx: FitContext) -> FitResult:
         x = data.x.to(ctx.device)  # [N, F]
-        backbone = MLPAutoEncoder(x.shape[1], self.hidden, self.latent)
-        backbone.reset_parameters(ctx.generator)
+        backbone, features, trained = self._backbone(data, ctx.generator)
         backbone.to(ctx.device)
         head = torch.nn.Linear(self.latent, self.n_clusters).to(ctx.device)
-        network = [*backbone.encoder.parameters(), *backbone.bottleneck.parameters(), *head.parameters()]
+        network = [*trained, *head.parameters()]
+
+        def embed() -> torch.Tensor:  # [N, d], without gradients, in chunks to bound memory
+            with torch.no_grad():
+                return torch.cat([features(chunk) for chunk in x.split(4096)])
 
         def cluster_features() -> np.ndarray:
-            feats = whiten_normalise(embed(backbone, x).cpu().numpy().astype(np.float64)).astype(np.float32)
+            feats = whiten_normalise(embed().cpu().numpy().astype(np.float64)).astype(np.float32)
             labels, _ = kmeans(feats, self.n_clusters, n_init=self.kmeans_n_init, seed=ctx.seed())
             return reassign_empty(feats, labels, self.n_clusters, ctx.rng)
 
@@ -108,8 +145,8 @@ class DeepCluster(BaseClusterer):
 
             def step(idx: torch.Tensor | None) -> dict[str, torch.Tensor]:  # (2)
                 idx = idx.to(ctx.device)
-                z, _ = backbone.encode(x[idx])
-                return {"loss": torch.nn.functional.cross_entropy(head(z), targets[idx], weight=weight)}
+                logits = head(features(x[idx]))
+                return {"loss": torch.nn.functional.cross_entropy(logits, targets[idx], weight=weight)}
 
             record = train(step, optimizer, epochs=1, n_samples=x.shape[0], batch_size=self.batch_size,
                            generator=ctx.generator, verbose=False)[0]
@@ -118,4 +155,4 @@ class DeepCluster(BaseClusterer):
                 record.update(evaluate(ctx.y, pseudo))
             history.append(record)
         labels = cluster_features()
-        return FitResult(labels, embedding=embed(backbone, x), history=history, extra={"backbone_": backbone})
+        return FitResult(labels, embedding=embed(), history=history, extra={"backbone_": backbone})

@@ -38,6 +38,15 @@ def square_image_shape(n_features: int) -> tuple[int, int, int]:
     return (1, side, side)
 
 
+def rows_to_images(x: torch.Tensor, image_shape: Sequence[int]) -> torch.Tensor:
+    """Flat rows [B, F] as images [B, C, H, W], zero-padded at the end when F < C·H·W (the padded
+    square of :func:`square_image_shape`)."""
+    pad = math.prod(image_shape) - x.shape[1]
+    if pad:
+        x = F.pad(x, (0, pad))
+    return x.reshape(x.shape[0], *image_shape)
+
+
 def _conv_out(size: int, stride: int) -> int:
     """Spatial size after a 3×3 convolution with padding 1."""
     return (size + 2 - 3) // stride + 1
@@ -348,10 +357,7 @@ class SDDECCModule(nn.Module):
     # -- images <-> flat rows ----------------------------------------------------------------
     def to_image(self, x: torch.Tensor) -> torch.Tensor:
         """[B, F] -> [B, C, H, W] (zero-padded when F < C·H·W)."""
-        pad = math.prod(self.image_shape) - x.shape[1]
-        if pad:
-            x = F.pad(x, (0, pad))
-        return x.reshape(x.shape[0], *self.image_shape)
+        return rows_to_images(x, self.image_shape)
 
     def to_flat(self, image: torch.Tensor) -> torch.Tensor:
         """[B, C, H, W] -> [B, F] (padding cropped)."""

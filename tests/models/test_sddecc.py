@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch_geometric.data import Data
 
-from conftest import Killed, assert_same_fit, die_after_saves, spy_train
+from conftest import Killed, assert_same_fit, bar_images, die_after_saves, spy_train
 from graphclust.graphs import gcn_norm
 from graphclust.metrics import cluster_acc_score
 from graphclust.models.sddecc import SDDECC, negative_permutation
@@ -17,21 +17,6 @@ from graphclust.nn.sddecc import SDDECCModule, square_image_shape
 FAST = dict(channels=(8, 16), latent=4, hidden=16, pretrain_epochs=30, gcn_warmup_steps=50, gcn_steps=5, epochs=40,
             batch_size=16, lr=5e-3, n_init=5, verbose=False)
 TINY = {**FAST, "pretrain_epochs": 2, "epochs": 2}
-
-
-def bar_images(n_per: int = 30, side: int = 8, amplitude: float = 2.0, noise: float = 0.3, seed: int = 0):
-    """Three classes of side×side images (horizontal bar, vertical bar, two blocks) + Gaussian noise:
-    x [3·n_per, side, side] float32, y [3·n_per]."""
-    rng = np.random.default_rng(seed)
-    protos = np.zeros((3, side, side), np.float32)
-    mid = side // 2
-    protos[0, mid - 1:mid + 1, :] = 1.0
-    protos[1, :, mid - 1:mid + 1] = 1.0
-    protos[2, 1:mid - 1, 1:mid - 1] = 1.0
-    protos[2, mid:side - 1, mid:side - 1] = 1.0
-    y = np.repeat(np.arange(3), n_per)
-    x = amplitude * protos[y] + noise * rng.normal(size=(len(y), side, side))
-    return x.astype(np.float32), y
 
 
 @pytest.fixture(scope="module")
