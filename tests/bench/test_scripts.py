@@ -266,6 +266,21 @@ def test_deepcluster_backbones_are_compared_on_the_seeds_both_ran(script):
             "run.") in note
 
 
+def test_reruns_that_did_not_reproduce_are_summed_up_per_row(script):
+    def rerun(seed, old, new):
+        return {"dataset": "usps", "method": "convae", "seed": seed, "acc": new, "nmi": 0.5, "ari": 0.4, "f1": 0.5,
+                "time": 10.0, "replaces": {"acc": old, "nmi": 0.5, "ari": 0.4, "f1": 0.5, "time": 9.0}}
+
+    same = [rerun(0, 0.60, 0.60), rerun(1, 0.70, 0.70)]
+    assert "did not reproduce" not in script.reruns_note(same)
+    note = script.reruns_note(same + [rerun(2, 0.50, 0.53), rerun(3, 0.80, 0.78)])
+    assert "2 of 4 reruns gave exactly the scores" in note
+    # changes +3 and -2 points; means over all four seeds: 0.65 recorded, 0.6525 again
+    assert ("- usps / ConvAE: 2 of 4 differ, by -2.0 to +3.0 points; mean ACC 0.6500 ± 0.1118 recorded, "
+            "0.6525 ± 0.0952 again.") in note
+    assert "DeepCluster's records" not in note
+
+
 def literal_history(script) -> list[dict]:
     """The history of a fresh reconstruction-only fit on the fixture's tiny digits (seed 0)."""
     data = script.load_dataset("usps")
