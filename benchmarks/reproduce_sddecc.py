@@ -548,9 +548,10 @@ def reruns_note(runs: list[dict]) -> str:
     for (dataset, row), rows in groups.items():
         changes = [100 * (r["acc"] - r["replaces"]["acc"]) for r in rows if r["acc"] != r["replaces"]["acc"]]
         if changes:
+            before, after = (mean_std(values, 4) for values in ([r["replaces"]["acc"] for r in rows],
+                                                                [r["acc"] for r in rows]))
             moved.append(f"- {dataset} / {ROW_NAMES[row]}: {len(changes)} of {len(rows)} differ, by {min(changes):+.1f} "
-                         f"to {max(changes):+.1f} points; mean ACC {mean_std([r['replaces']['acc'] for r in rows], 4)} "
-                         f"recorded, {mean_std([r['acc'] for r in rows], 4)} again.")
+                         f"to {max(changes):+.1f} points; mean ACC {before} recorded, {after} again.")
     if moved:
         lines += ["\nThe reruns that did not reproduce, per row:\n", *moved]
     if any(key[1] == "deepcluster" for key in groups):
