@@ -111,7 +111,8 @@ class DeepCluster(BaseClusterer):
             mlp = MLPAutoEncoder(data.x.shape[1], self.hidden, self.latent)
             mlp.reset_parameters(generator)
             return mlp, lambda x: mlp.encode(x)[0], [*mlp.encoder.parameters(), *mlp.bottleneck.parameters()]
-        shape = getattr(data, "image_shape", None) or square_image_shape(data.x.shape[1])
+        shape = getattr(data, "image_shape", None)
+        shape = square_image_shape(data.x.shape[1]) if shape is None else tuple(int(s) for s in shape)
         channels = default_channels(shape) if self.channels is None else self.channels
         conv = ConvGaussianEncoder(shape, channels, self.latent, transfer_size=None)
         conv.reset_parameters(generator)
