@@ -1,6 +1,8 @@
 """What the AE-based estimators (AE+KMeans, DEC, IDEC, DCN) share: pretraining and k-means init."""
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 
 from ..base import FitContext
@@ -51,5 +53,11 @@ class AutoEncoderMixin:
 
 def embed(ae: MLPAutoEncoder, x: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
     """The bottleneck z [N, d] of ``x`` without gradients, in chunks to bound memory."""
+    return embed_with(lambda chunk: ae.encode(chunk)[0], x, batch_size)
+
+
+def embed_with(features: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
+               batch_size: int = 4096) -> torch.Tensor:
+    """``features`` [B, F] -> [B, d] of every row of ``x`` without gradients, in chunks to bound memory."""
     with torch.no_grad():
-        return torch.cat([ae.encode(chunk)[0] for chunk in x.split(batch_size)])
+        return torch.cat([features(chunk) for chunk in x.split(batch_size)])

@@ -12,6 +12,7 @@ from ..nn import MLPAutoEncoder, init_linear_
 from ..nn.sddecc import ConvGaussianEncoder, default_channels, rows_to_images, square_image_shape
 from ..training import make_optimizer, train
 from ..training.progress import progress_bar
+from ._autoencoder import embed_with
 from .kmeans import kmeans
 
 BACKBONES = ("mlp", "conv")
@@ -125,12 +126,8 @@ class DeepCluster(BaseClusterer):
         head = torch.nn.Linear(self.latent, self.n_clusters).to(ctx.device)
         network = [*trained, *head.parameters()]
 
-        def embed() -> torch.Tensor:  # [N, d], without gradients, in chunks to bound memory
-            with torch.no_grad():
-                return torch.cat([features(chunk) for chunk in x.split(4096)])
-
         def cluster_features() -> np.ndarray:
-            feats = whiten_normalise(embed().cpu().numpy().astype(np.float64)).astype(np.float32)
+            feats = whiten_normalise(embed_with(features, x).cpu().numpy().astype(np.float64)).astype(np.float32)
             labels, _ = kmeans(feats, self.n_clusters, n_init=self.kmeans_n_init, seed=ctx.seed())
             return reassign_empty(feats, labels, self.n_clusters, ctx.rng)
 
@@ -156,4 +153,4 @@ class DeepCluster(BaseClusterer):
                 record.update(evaluate(ctx.y, pseudo))
             history.append(record)
         labels = cluster_features()
-        return FitResult(labels, embedding=embed(), history=history, extra={"backbone_": backbone})
+        return FitResult(labels, embedding=embed_with(features, x), history=history, extra={"backbone_": backbone})
