@@ -169,8 +169,8 @@ def write_tables() -> str:
     parts = ["# SDDECC over the paper's λ1 × λ2 grid (Fig. 7)\n",
              "Produced by `benchmarks/sddecc_lambda.py`; per-run records in `sddecc_lambda.jsonl`, the centre cell "
              f"(the defaults, λ1 = {centre[0]:g}, λ2 = {centre[1]:g}) also from `sddecc.jsonl`. SDDECC's other "
-             "settings are its defaults, on the schedule of `reproduce_sddecc.py`. The paper's Fig. 7 is on Fashion-MNIST and gives "
-             "no numbers in its text; the defaults were not chosen from these tables.\n"]
+             "settings are its defaults, on the schedule of `reproduce_sddecc.py`. The paper's Fig. 7 is on "
+             "Fashion-MNIST and gives no numbers in its text; the defaults were not chosen from these tables.\n"]
     parts += [dataset_section(dataset, found) for dataset, found in swept_cells().items()]
     text = "\n".join(parts)
     out_file("md").write_text(text)
