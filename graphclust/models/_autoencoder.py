@@ -18,7 +18,8 @@ class AutoEncoderMixin:
 
     def _check_autoencoder_params(self) -> None:
         if self.pretrained is not None and not isinstance(self.pretrained, torch.nn.Module):
-            raise TypeError(f"pretrained must be a torch.nn.Module (an autoencoder), got {type(self.pretrained).__name__}")
+            raise TypeError("pretrained must be a torch.nn.Module (an autoencoder), "
+                            f"got {type(self.pretrained).__name__}")
         if int(self.latent) < 1 or any(int(h) < 1 for h in self.hidden):
             raise ValueError(f"layer widths must be positive, got hidden={self.hidden}, latent={self.latent}")
 
