@@ -37,8 +37,7 @@ from graphclust.cli import versions  # noqa: E402
 from graphclust.data import load_dataset  # noqa: E402
 from graphclust.registry import make_method  # noqa: E402
 
-LAMBDA1 = (0.001, 0.005, 0.01, 0.05, 0.1)  # the paper's grids (Fig. 7)
-LAMBDA2 = (1.0, 1.25, 1.5, 1.75, 2.0)
+LAMBDA1, LAMBDA2 = sddecc.LAMBDA1_GRID, sddecc.LAMBDA2_GRID  # the paper's grids (Fig. 7)
 
 
 def out_file(suffix: str = "jsonl") -> Path:

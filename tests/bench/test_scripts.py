@@ -72,6 +72,13 @@ def test_runs_are_recorded_once_with_progress_and_tables(script, tmp_path, monke
     assert [r["method"] for r in records(tmp_path / "sddecc.jsonl")] == ["sddecc", "convae", "convae_mi"]
     assert "Readings of Eq. 19" not in (tmp_path / "sddecc.md").read_text()  # shown once the literal one ran
 
+    terms = records(tmp_path / "sddecc.jsonl")[-1]["loss_terms"]  # label-free, from the fit's history
+    assert terms["pixels"] == 64 and len(terms["mi_global_pretrain"]) == 1
+    assert terms["pretrain"]["epochs"] == 1 and set(terms["pretrain"]) == {"epochs", "loss", "rec", "prior_kl",
+                                                                          "mi_global", "mi_local"}
+    assert terms["joint"]["epochs"] == 2 and {"clu", "mi_global", "mi_local"} <= set(terms["joint"])
+    assert "**usps** (ConvAE+MI, seeds 0;" in (tmp_path / "sddecc.md").read_text().split("## Why the MI terms")[1]
+
     run(script, monkeypatch, "--only", "sddecc_lc_sum")  # the literal reading of Eq. 19, on request only
     literal = records(tmp_path / "sddecc.jsonl")[-1]
     assert literal["method"] == "sddecc_lc_sum" and literal["full_config"]["kl_reduction"] == ["mean", "sum"]
@@ -251,6 +258,52 @@ def test_ordering_pairs_each_check_by_seed(script):
     assert "ConvAE+GCN < SDDECC" not in note
     runs[3]["acc"] = 0.40  # MI - ConvAE: -10, +3, +5 -> -0.67 ± 6.65: below zero, inside the spread
     assert "ConvAE < ConvAE+MI: does not hold (within the spread), -0.7 ± 6." in script.ordering_note(runs)
+
+
+def test_loss_terms_keep_each_stages_last_epoch_and_the_global_mi_curve(script):
+    history = [{"stage": "pretrain", "epoch": 0, "loss": 3.0, "rec": 2.0, "prior_kl": 0.5, "mi_global": 0.4,
+                "mi_local": 0.6},
+               {"stage": "pretrain", "epoch": 1, "loss": 2.0, "rec": 1.5, "prior_kl": 0.3, "mi_global": 0.2,
+                "mi_local": 0.5},
+               {"stage": "gcn_warmup", "epoch": 0, "loss": 1.3, "agreement": 0.9},
+               {"stage": "joint", "epoch": 0, "loss": 1.9, "rec": 1.4, "clu": 0.3, "mi_global": 0.1, "mi_local": 0.4,
+                "delta_label": 0.1, "acc": 0.5}]
+    assert script.loss_terms(history, 256) == {
+        "pixels": 256, "mi_global_pretrain": [0.4, 0.2],
+        "pretrain": {"epochs": 2, "loss": 2.0, "rec": 1.5, "prior_kl": 0.3, "mi_global": 0.2, "mi_local": 0.5},
+        "joint": {"epochs": 1, "loss": 1.9, "rec": 1.4, "clu": 0.3, "mi_global": 0.1, "mi_local": 0.4}}
+
+
+def test_mi_note_weighs_the_mi_terms_from_the_recorded_loss_terms(script):
+    def convae_mi(seed, acc, rec, joint_rec, curve):
+        # λ1 = 0.01, λ2 = 1.5: loss = rec + 1.5 · KL + 0.01 · (global + local), global + local = 1
+        return {"dataset": "usps", "method": "convae_mi", "seed": seed, "acc": acc,
+                "full_config": {"lambda1": 0.01, "lambda2": 1.5},
+                "loss_terms": {"pixels": 64, "mi_global_pretrain": curve,
+                               "pretrain": {"epochs": 6, "loss": rec + 1.51, "rec": rec, "prior_kl": 1.0,
+                                            "mi_global": curve[-1], "mi_local": 1 - curve[-1]},
+                               "joint": {"epochs": 3, "loss": joint_rec + 1.51, "rec": joint_rec, "clu": 1.0,
+                                         "mi_global": 0.05, "mi_local": 0.95}}}
+
+    convae = [{"dataset": "usps", "method": "convae", "seed": s, "acc": a} for s, a in ((0, 0.70), (1, 0.72))]
+    assert script.mi_note(convae + [{"dataset": "usps", "method": "convae_mi", "seed": 0, "acc": 0.7}]) == ""
+    runs = convae + [convae_mi(0, 0.71, 4.0, 3.0, [1.2, 1.0, 0.8, 0.6, 0.4, 0.1]),
+                     convae_mi(1, 0.74, 5.0, 4.0, [1.3, 1.0, 0.8, 0.6, 0.2, 0.3])]
+    note = script.mi_note(runs)
+    # seed-paired gain: +1, +2 points -> +1.5
+    assert "**usps** (ConvAE+MI, seeds 0, 1; the paper's ConvAE+MI gains +8.7 points over ConvAE, ours +1.5)" in note
+    assert "| term | pretraining, epoch 6 | joint, epoch 3 |" in note
+    assert "summed over the 64 pixels (Eq. 19's 1/(2N)‖X − X̂‖²_F) | 4.50 ± 0.50 | 3.50 ± 0.50 |" in note
+    assert "| λ2 · prior KL (λ2 = 1.5) / λ2 · L_c | 1.50 ± 0.00 | 1.50 ± 0.00 |" in note
+    # shares at λ1 = 0.01: 0.01 / 5.51 = 0.1815%, 0.01 / 6.51 = 0.1536% (pretraining); 0.01 / 4.51 = 0.2217%,
+    # 0.01 / 5.51 = 0.1815% (joint)
+    assert "| their share of the loss, % | 0.17 ± 0.01 | 0.20 ± 0.02 |" in note
+    assert "its loss is 0.300 ± 0.100 after 5 epochs and 0.200 ± 0.100 after 6, against 1.386 at chance" in note
+    # at λ1 = 0.1 (joint): 0.1 / 4.6 = 2.17%, 0.1 / 5.6 = 1.79% -> 1.98 ± 0.19
+    assert "0.20 ± 0.02% of the loss at the end of joint training at λ1 = 0.01, and would be 2.0 ± 0.2% at" in note
+    # reconstruction per pixel at the end of pretraining: (4 / 64 + 5 / 64) / 2 = 0.0703; 1.5 / 0.0703 = 21
+    assert "mean over pixels (0.0703 at the end of pretraining). Then λ2 · KL (about 1.50) would outweigh it " \
+        "about 21-fold" in note
 
 
 def test_deepcluster_backbones_are_compared_on_the_seeds_both_ran(script):
