@@ -590,37 +590,50 @@ def joint_note(runs: list[dict]) -> str:
 
 
 def reruns_note(runs: list[dict]) -> str:
-    """The section on runs made again with ``--rerun``: each one's ACC against the record it replaced
-    ("" when there are none)."""
+    """The section on runs made again with ``--rerun`` ("" when there are none): per row, how many
+    reruns gave exactly the scores of the record they replace, their times, and for those that did
+    not, the mean ACC before and after; below it one line per rerun that changed (its ACC, code and
+    time against the record's) or that resumed from a checkpoint of other code."""
     again = sorted((r for r in runs if r.get("replaces")), key=lambda r: (r["dataset"], r["method"], r["seed"]))
     if not again:
         return ""
-    same = sum(all(r[k] == r["replaces"].get(k) for k in ("acc", "nmi", "ari", "f1")) for r in again)
-    lines = ["## Runs made again (`--rerun`)\n",
-             f"{same} of {len(again)} reruns gave exactly the scores of the record they replace (the tables hold "
-             "the rerun):\n"]
-    for r in again:
-        old = r["replaces"]
-        spans = list(dict.fromkeys((r.get("resumed") or {}).get("code_versions") or []))
-        lines.append(f"- {r['dataset']} / {ROW_NAMES[r['method']]}, seed {r['seed']}: ACC {old['acc']:.4f} recorded "
-                     f"(code {old.get('code_version') or 'unrecorded'}, {old['time']:.0f} s), {r['acc']:.4f} again "
-                     f"(code {r.get('code_version') or 'unrecorded'}, {r['time']:.0f} s)"
-                     + ("" if r["acc"] == old["acc"] else f", a change of {100 * (r['acc'] - old['acc']):+.2f} points")
-                     + (f"; resumed from a checkpoint of other code ({' -> '.join(spans)})" if len(spans) > 1 else "")
-                     + ".")
+
+    def exact(r: dict) -> bool:
+        return all(r[k] == r["replaces"].get(k) for k in ("acc", "nmi", "ari", "f1"))
+
+    def spans(r: dict) -> list[str]:
+        return list(dict.fromkeys((r.get("resumed") or {}).get("code_versions") or []))
+
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in again:
         groups.setdefault((r["dataset"], r["method"]), []).append(r)
-    moved = []
+    lines = ["## Runs made again (`--rerun`)\n",
+             f"{sum(map(exact, again))} of {len(again)} reruns gave exactly the scores of the record they replace "
+             "(the tables hold the rerun). Per row, with the time per run recorded and again:\n"]
     for (dataset, row), rows in groups.items():
+        same = sum(map(exact, rows))
+        times = (mean_std([r["replaces"]["time"] for r in rows], 0), mean_std([r["time"] for r in rows], 0))
+        line = (f"- {dataset} / {ROW_NAMES[row]}, seeds {seed_list([r['seed'] for r in rows])}: {same} of {len(rows)} "
+                f"exactly as recorded; {times[0]} s recorded, {times[1]} s again")
         changes = [100 * (r["acc"] - r["replaces"]["acc"]) for r in rows if r["acc"] != r["replaces"]["acc"]]
         if changes:
-            before, after = (mean_std(values, 4) for values in ([r["replaces"]["acc"] for r in rows],
-                                                                [r["acc"] for r in rows]))
-            moved.append(f"- {dataset} / {ROW_NAMES[row]}: {len(changes)} of {len(rows)} differ, by {min(changes):+.1f} "
-                         f"to {max(changes):+.1f} points; mean ACC {before} recorded, {after} again.")
-    if moved:
-        lines += ["\nThe reruns that did not reproduce, per row:\n", *moved]
+            before = mean_std([r["replaces"]["acc"] for r in rows], 4)
+            after = mean_std([r["acc"] for r in rows], 4)
+            line += (f"; ACC moved on {len(changes)}, by {min(changes):+.1f} to {max(changes):+.1f} points, "
+                     f"mean ACC {before} recorded, {after} again")
+        lines.append(line + ".")
+        for r in rows:
+            if exact(r) and len(spans(r)) < 2:
+                continue
+            old = r["replaces"]
+            lines.append(f"  - seed {r['seed']}: ACC {old['acc']:.4f} recorded (code "
+                         f"{old.get('code_version') or 'unrecorded'}, {old['time']:.0f} s), {r['acc']:.4f} again "
+                         f"(code {r.get('code_version') or 'unrecorded'}, {r['time']:.0f} s)"
+                         + ("" if r["acc"] == old["acc"] else
+                            f", a change of {100 * (r['acc'] - old['acc']):+.2f} points")
+                         + ("" if exact(r) or r["acc"] != old["acc"] else ", other NMI / ARI / F1")
+                         + (f"; resumed from a checkpoint of other code ({' -> '.join(spans(r))})"
+                            if len(spans(r)) > 1 else "") + ".")
     if any(key[1] == "deepcluster" for key in groups):
         lines.append(DEEPCLUSTER_RERUNS)
     return "\n".join(lines) + "\n"
@@ -633,7 +646,7 @@ scores, not the records' (seed 0: 0.6439 at one thread, 0.6671 at two), so the c
 code committed since; the records were made under a setting they did not keep (another thread count, or
 code not yet committed). DeepCluster feeds each epoch's k-means labels back as its targets: a rounding
 difference that moves one image across a k-means boundary changes every later epoch, so its runs repeat only
-under the same code and thread count. SDDECC's reruns above reproduced exactly."""
+under the same code and thread count. The SDDECC rows' reruns above reproduced exactly."""
 
 
 def settings_changed(runs: list[dict]) -> list[str]:

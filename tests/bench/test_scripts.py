@@ -329,8 +329,11 @@ def test_reruns_that_did_not_reproduce_are_summed_up_per_row(script):
     note = script.reruns_note(same + [rerun(2, 0.50, 0.53), rerun(3, 0.80, 0.78)])
     assert "2 of 4 reruns gave exactly the scores" in note
     # changes +3 and -2 points; means over all four seeds: 0.65 recorded, 0.6525 again
-    assert ("- usps / ConvAE: 2 of 4 differ, by -2.0 to +3.0 points; mean ACC 0.6500 ± 0.1118 recorded, "
-            "0.6525 ± 0.0952 again.") in note
+    assert ("- usps / ConvAE, seeds 0-3: 2 of 4 exactly as recorded; 9 ± 0 s recorded, 10 ± 0 s again; ACC moved on 2, by "
+            "-2.0 to +3.0 points, mean ACC 0.6500 ± 0.1118 recorded, 0.6525 ± 0.0952 again.\n") in note
+    # one line for each rerun that moved, none for those that reproduced
+    assert "  - seed 2: ACC 0.5000 recorded (code unrecorded, 9 s), 0.5300 again (code unrecorded, 10 s), a change " \
+        "of +3.00 points.\n" in note and "seed 0:" not in note and "seed 1:" not in note
     assert "DeepCluster's records" not in note
 
 
@@ -363,8 +366,7 @@ def test_a_rerun_supersedes_the_record_and_says_whether_it_reproduced(script, tm
     assert new["acc"] == first["acc"] and new["code"] == first["code"]  # one thread, same seed: the same run
     note = (tmp_path / "sddecc.md").read_text().split("## Runs made again")[1]
     assert "1 of 1 reruns gave exactly the scores" in note
-    assert f"- usps / SDDECC (ConvAE+MI+GCN), seed 0: ACC {first['acc']:.4f} recorded (code {first['code_version']}" \
-        in note
+    assert "- usps / SDDECC (ConvAE+MI+GCN), seeds 0: 1 of 1 exactly as recorded;" in note
     run(script, monkeypatch, "--only", "sddecc", "--rerun")  # a killed --rerun resumes: what was made again
     assert "usps sddecc seed 0: acc=" not in capsys.readouterr().out  # under this code is not run a third time
     assert len(records(tmp_path / "sddecc.jsonl")) == 2
@@ -372,7 +374,9 @@ def test_a_rerun_supersedes_the_record_and_says_whether_it_reproduced(script, tm
     changed = dict(new, acc=new["acc"] + 0.01)  # as if today's code gave another result
     script.append_run(tmp_path / "sddecc.jsonl", changed)
     note = script.write_tables(["usps"]).split("## Runs made again")[1]
-    assert "0 of 1 reruns" in note and "a change of +1.00 points" in note
+    assert "0 of 1 reruns" in note and "ACC moved on 1, by +1.0 to +1.0 points" in note
+    assert f"  - seed 0: ACC {first['acc']:.4f} recorded (code {first['code_version']}" in note
+    assert "a change of +1.00 points" in note
     table = script.write_tables(["usps"]).split("## Table 4")[0]
     assert f"| usps | SDDECC (ConvAE+MI+GCN) | 1 | {changed['acc']:.4f}" in table  # the tables hold the rerun
 
