@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from graphclust.bench.aggregate import format_mean_std, mean_std as aggregate_mean_std
 from graphclust.bench.runner import (BEST_EPOCH_KEY, append_record, fit_resumable, model_config,  # noqa: F401
@@ -40,8 +41,6 @@ def parse_run_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
     args = parser.parse_args()
     reexec_with_hugepage_malloc()
     if args.threads:
-        import torch
-
         torch.set_num_threads(args.threads)
     return args
 
@@ -87,8 +86,9 @@ def append_run(path: Path, record: dict) -> None:
     """Append one finished run at once, so an interrupted benchmark loses nothing: one line,
     fsync'ed, under a file lock, on a fresh line after a torn one
     (:func:`graphclust.bench.runner.append_record`; NaN is written as null). The record gets the
-    ``code_version`` the process runs (:func:`graphclust.training.checkpoint.code_version`)."""
-    append_record(path, {**record, "code_version": code_version()})
+    ``code_version`` the process runs (:func:`graphclust.training.checkpoint.code_version`) and its
+    ``torch_threads`` (as the grid's records do): a run repeats exactly only under both."""
+    append_record(path, {**record, "code_version": code_version(), "torch_threads": torch.get_num_threads()})
 
 
 def best_epoch_acc(history: list[dict]) -> float | None:

@@ -106,7 +106,7 @@ OWN_ROWS = {
 SDDECC_EPOCHS = {"mnist": {"pretrain_epochs": 10, "epochs": 20}, "fashion-mnist": {"pretrain_epochs": 10, "epochs": 20}}
 TABLE3 = ("kmeans", "ae_kmeans", "dec", "idec", "deepcluster", "sdcn", "sddecc")
 TABLE4 = ("convae_rec", "convae", "convae_mi", "convae_gcn", "sddecc")
-REPLACED_FIELDS = ("acc", "nmi", "ari", "f1", "time", "code_version")  # of a record superseded by --rerun
+REPLACED_FIELDS = ("acc", "nmi", "ari", "f1", "time", "code_version", "torch_threads")  # of a record superseded by --rerun
 READINGS = ("sddecc", "sddecc_lc_sum")  # the default and the literal L_c of Eq. 19
 # tables of one variant beside the default, shown on the datasets where the variant (the last row) ran
 VARIANTS = (("Readings of Eq. 19: L_c averaged over the latent dimensions (default) or summed", READINGS),
@@ -589,6 +589,14 @@ def joint_note(runs: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def made_under(record: dict) -> str:
+    """"code 1c49b15a0b2d, 1 thread, 83 s": what a record says of how it was made (older records
+    lack the code version or the thread count)."""
+    threads = record.get("torch_threads")
+    return (f"code {record.get('code_version') or 'unrecorded'}, "
+            + ("" if threads is None else f"{threads} thread{'s' if threads > 1 else ''}, ") + f"{record['time']:.0f} s")
+
+
 def reruns_note(runs: list[dict]) -> str:
     """The section on runs made again with ``--rerun`` ("" when there are none): per row, how many
     reruns gave exactly the scores of the record they replace, their times, and for those that did
@@ -626,9 +634,8 @@ def reruns_note(runs: list[dict]) -> str:
             if exact(r) and len(spans(r)) < 2:
                 continue
             old = r["replaces"]
-            lines.append(f"  - seed {r['seed']}: ACC {old['acc']:.4f} recorded (code "
-                         f"{old.get('code_version') or 'unrecorded'}, {old['time']:.0f} s), {r['acc']:.4f} again "
-                         f"(code {r.get('code_version') or 'unrecorded'}, {r['time']:.0f} s)"
+            lines.append(f"  - seed {r['seed']}: ACC {old['acc']:.4f} recorded ({made_under(old)}), {r['acc']:.4f} "
+                         f"again ({made_under(r)})"
                          + ("" if r["acc"] == old["acc"] else
                             f", a change of {100 * (r['acc'] - old['acc']):+.2f} points")
                          + ("" if exact(r) or r["acc"] != old["acc"] else ", other NMI / ARI / F1")

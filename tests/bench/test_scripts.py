@@ -361,8 +361,10 @@ def test_a_rerun_supersedes_the_record_and_says_whether_it_reproduced(script, tm
     run(script, monkeypatch, "--only", "sddecc", "--rerun")
     assert f"the record it replaces: acc={first['acc']:.4f}" in capsys.readouterr().out
     old, new = records(tmp_path / "sddecc.jsonl")
-    assert new["replaces"] == {k: first[k] for k in ("acc", "nmi", "ari", "f1", "time", "code_version")}
+    assert new["replaces"] == {k: first[k] for k in script.REPLACED_FIELDS}
     assert new["code_version"] == first["code_version"] == script.code_version()  # every record says its code
+    assert new["torch_threads"] == first["torch_threads"] == torch.get_num_threads()  # ... and its thread count
+    assert new["replaces"]["torch_threads"] == first["torch_threads"]
     assert new["acc"] == first["acc"] and new["code"] == first["code"]  # one thread, same seed: the same run
     note = (tmp_path / "sddecc.md").read_text().split("## Runs made again")[1]
     assert "1 of 1 reruns gave exactly the scores" in note
@@ -375,7 +377,8 @@ def test_a_rerun_supersedes_the_record_and_says_whether_it_reproduced(script, tm
     script.append_run(tmp_path / "sddecc.jsonl", changed)
     note = script.write_tables(["usps"]).split("## Runs made again")[1]
     assert "0 of 1 reruns" in note and "ACC moved on 1, by +1.0 to +1.0 points" in note
-    assert f"  - seed 0: ACC {first['acc']:.4f} recorded (code {first['code_version']}" in note
+    threads = torch.get_num_threads()
+    assert f"  - seed 0: ACC {first['acc']:.4f} recorded (code {first['code_version']}, {threads} thread" in note
     assert "a change of +1.00 points" in note
     table = script.write_tables(["usps"]).split("## Table 4")[0]
     assert f"| usps | SDDECC (ConvAE+MI+GCN) | 1 | {changed['acc']:.4f}" in table  # the tables hold the rerun
