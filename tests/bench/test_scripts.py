@@ -85,7 +85,7 @@ def test_runs_are_recorded_once_with_progress_and_tables(script, tmp_path, monke
     tables = (tmp_path / "sddecc.md").read_text()
     assert "| usps | SDDECC, L_c summed (Eq. 19 literal) | 1 |" in tables.split("Readings of Eq. 19")[1]
     note = tables.split("## Reading of L_c")[1]
-    assert f"- usps, seeds 0: ACC {literal['acc']:.4f} summed against" in note and "active dimensions of 10" in note
+    assert f"- usps, seeds 0: ACC {literal['acc']:.4f} summed against" in note and "active dimensions of 4" in note
     assert "Joint training: alternating" not in tables  # shown once the end-to-end variant ran
 
     run(script, monkeypatch, "--only", "sddecc_e2e")  # end-to-end joint training, on request only
@@ -124,6 +124,19 @@ def test_runs_are_recorded_once_with_progress_and_tables(script, tmp_path, monke
         assert 1 <= code["posterior_clusters"] <= 10
         gcn = r["full_config"]["use_gcn"]
         assert (code["warmup_agreement"] is not None) == gcn and (not gcn or 0 <= code["warmup_agreement"] <= 1)
+
+
+def test_a_wider_code_is_set_beside_the_default(script, tmp_path, monkeypatch):
+    run(script, monkeypatch, "--only", "sddecc_latent20")  # the width of the public code of L_c, on request only
+    (wide,) = records(tmp_path / "sddecc.jsonl")
+    assert wide["method"] == "sddecc_latent20" and wide["full_config"]["latent"] == 20
+    assert wide["code"]["active_dims"] <= 20
+    run(script, monkeypatch, "--only", "sddecc")  # the default of the same seed: the note compares them
+    text = (tmp_path / "sddecc.md").read_text()
+    assert "| usps | SDDECC, d = 20 | 1 |" in text.split("## Width of the code: d = 10 (default) or 20")[1]
+    note = text.split("## Width of the code: d = 10 or 20")[1]
+    assert f"- usps, seeds 0: ACC {wide['acc']:.4f} at d = 20 against" in note
+    assert "active dimensions of 20" in note and "active dimensions of 4" in note  # each row's own width
 
 
 def test_first_seed_runs_only_the_later_seeds(script, tmp_path, monkeypatch, capsys):
