@@ -109,7 +109,8 @@ OWN_ROWS = {
 SDDECC_EPOCHS = {"mnist": {"pretrain_epochs": 10, "epochs": 20}, "fashion-mnist": {"pretrain_epochs": 10, "epochs": 20}}
 TABLE3 = ("kmeans", "ae_kmeans", "dec", "idec", "deepcluster", "sdcn", "sddecc")
 TABLE4 = ("convae_rec", "convae", "convae_mi", "convae_gcn", "sddecc")
-REPLACED_FIELDS = ("acc", "nmi", "ari", "f1", "time", "code_version", "torch_threads")  # of a record superseded by --rerun
+# the fields of a record superseded by --rerun that the new record keeps under "replaces"
+REPLACED_FIELDS = ("acc", "nmi", "ari", "f1", "time", "code_version", "torch_threads")
 READINGS = ("sddecc", "sddecc_lc_sum")  # the default and the literal L_c of Eq. 19
 # tables of one variant beside the default, shown on the datasets where the variant (the last row) ran
 VARIANTS = (("Readings of Eq. 19: L_c averaged over the latent dimensions (default) or summed", READINGS),
@@ -421,7 +422,7 @@ def readings_note(runs: list[dict]) -> str:
         "(`kl_reduction=(\"mean\", \"sum\")`), same seeds:\n", ("summed", "averaged"),
         "\nSummed, L_c weighs ten times more against the reconstruction, and the code loses most of what it "
         "carried, as under the summed prior KL in pretraining: that is the label-free reason the default averages "
-        "L_c too. The public Keras code that defines this L_c (q(z|y) = N(μ_y, I), q(y) uniform) weighs it the "
+        "L_c too. The public Keras code that defines this L_c (q(z|y) = N(μ_y, I), q(y) uniform) weighs it about the "
         "same way: it sums the KL over its d = 20 dimensions with weight 1 against the reconstruction "
         "½‖x − x̂‖², summed over the pixels, with weight 5, so the summed KL counts 0.2 per unit of "
         "reconstruction; averaged over d = 10 at λ2 = 1.5 it counts 0.15, summed 1.5. The ACC figures above only "
@@ -615,7 +616,8 @@ def made_under(record: dict) -> str:
     lack the code version or the thread count)."""
     threads = record.get("torch_threads")
     return (f"code {record.get('code_version') or 'unrecorded'}, "
-            + ("" if threads is None else f"{threads} thread{'s' if threads > 1 else ''}, ") + f"{record['time']:.0f} s")
+            + ("" if threads is None else f"{threads} thread{'s' if threads > 1 else ''}, ")
+            + f"{record['time']:.0f} s")
 
 
 def reruns_note(runs: list[dict]) -> str:
@@ -669,12 +671,12 @@ def reruns_note(runs: list[dict]) -> str:
 
 UNRECORDED_RERUNS = """
 The USPS records of DeepCluster and ConvAE+MI marked "code unrecorded" were made on 2026-12-01 (commit
-87598fe) without their thread count. Run again on 2026-12-03 at one thread, the code of 87598fe itself gives the reruns' scores, not the
-records': DeepCluster seed 0 0.6439 at one thread, 0.6671 at two (recorded 0.5599); ConvAE+MI seed 0
-0.7379 at one thread, 0.7347 at two (recorded 0.7354). So the changes do not come from code committed since;
-those records were made under a setting they did not keep (another thread count, or code not yet
-committed), and records now keep both (`code_version`, `torch_threads`). A thread count changes the order
-of floating-point sums, hence the last bits of every step. ConvAE+MI moves by a fraction of a point.
+87598fe) without their thread count. Run again on 2026-12-03 at one thread, the code of 87598fe itself gives
+the reruns' scores, not the records': DeepCluster seed 0 0.6439 at one thread, 0.6671 at two (recorded
+0.5599); ConvAE+MI seed 0 0.7379 at one thread, 0.7347 at two (recorded 0.7354). So the changes do not come
+from code committed since; those records were made under a setting they did not keep (another thread count, or
+code not yet committed), and records now keep both (`code_version`, `torch_threads`). A thread count changes
+the order of floating-point sums, hence the last bits of every step. ConvAE+MI moves by a fraction of a point.
 DeepCluster moves by up to 14 points: it feeds each epoch's k-means labels back as its targets, so a rounding
 difference that moves one image across a k-means boundary changes every later epoch."""
 

@@ -342,8 +342,8 @@ def test_reruns_that_did_not_reproduce_are_summed_up_per_row(script):
     note = script.reruns_note(same + [rerun(2, 0.50, 0.53), rerun(3, 0.80, 0.78)])
     assert "2 of 4 reruns gave exactly the scores" in note
     # changes +3 and -2 points; means over all four seeds: 0.65 recorded, 0.6525 again
-    assert ("- usps / ConvAE, seeds 0-3: 2 of 4 exactly as recorded; 9 ± 0 s recorded, 10 ± 0 s again; ACC moved on 2, by "
-            "-2.0 to +3.0 points, mean ACC 0.6500 ± 0.1118 recorded, 0.6525 ± 0.0952 again.\n") in note
+    assert ("- usps / ConvAE, seeds 0-3: 2 of 4 exactly as recorded; 9 ± 0 s recorded, 10 ± 0 s again; ACC moved on "
+            "2, by -2.0 to +3.0 points, mean ACC 0.6500 ± 0.1118 recorded, 0.6525 ± 0.0952 again.\n") in note
     # one line for each rerun that moved, none for those that reproduced
     assert "  - seed 2: ACC 0.5000 recorded (code unrecorded, 9 s), 0.5300 again (code unrecorded, 10 s), a change " \
         "of +3.00 points.\n" in note and "seed 0:" not in note and "seed 1:" not in note
