@@ -196,8 +196,8 @@ class SDDECC(BaseClusterer):
       Deep InfoMax code whose global/local/prior design DDECN follows, and it weighs L_c about as
       the public Keras code that defines this L_c (q(z|y) = N(μ_y, I), q(y) = 1/K) does: that code
       sums the KL over d = 20 with weight 1 against the summed ½||x − x̂||² with weight 5, 0.2 per
-      unit of reconstruction, where the mean over d = 10 at λ2 = 1.5 gives 0.15 and the sum 1.5. ``"sum"`` keeps the
-      literal reading. That measurement concerns the prior KL of pretraining, a stage the paper
+      unit of reconstruction, where the mean over d = 10 at λ2 = 1.5 gives 0.15 and the sum 1.5.
+      ``"sum"`` keeps the literal reading. That measurement concerns the prior KL of pretraining, a stage the paper
       does not have; ``kl_reduction=("mean", "sum")`` keeps it averaged there and sums L_c, the
       literal Eq. 19 in the joint stage (with "mean", λ2 · L_c pulls μ(x) toward the centres
       about ten times less than with "sum"). Measured the same way at the end of joint training
