@@ -27,7 +27,8 @@ finished run is appended at once to a JSONL file; rerunning skips what is record
 
 ``--rerun`` runs the last group again where recorded (to check that a run reproduces on today's
 code, or to record a field older records lack): the new record supersedes the old in the tables,
-keeps its scores under ``replaces``, and ``sddecc.md`` lists each rerun against the record it replaced.
+keeps its scores, code version and thread count under ``replaces``, and ``sddecc.md`` says per row how
+many reruns repeat their record exactly, with a line for each one that does not.
 A run already made again under the same code version is not rerun, so a killed ``--rerun`` resumes.
 
 An SDDECC run (and its ablations; SDCN likewise) also checkpoints itself to ``results/checkpoints/`` after
