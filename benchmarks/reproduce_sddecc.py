@@ -299,6 +299,7 @@ def mi_note(runs: list[dict]) -> str:
         curves = [r["loss_terms"]["mi_global_pretrain"] for r in mine]
         early = [c[4] for c in curves if len(c) > 4]
         rec_mean = mean_and_std([t["rec"] / pixels for t in pre])[0]
+        joint_share = cell(joint, lambda t: 100 * mi_share(t, lambda1, lambda1), 2)
         kl = mean_and_std([lambda2 * t["prior_kl"] for t in pre])[0]
         lines += [f"**{dataset}** (ConvAE+MI, seeds {seed_list([r['seed'] for r in mine])}; the paper's ConvAE+MI "
                   f"gains {paper:+.1f} points over ConvAE"
@@ -313,13 +314,14 @@ def mi_note(runs: list[dict]) -> str:
                   row(f"global JS MI loss (chance: 2 ln 2 = {CHANCE_JS:.3f})", lambda t: t["mi_global"]),
                   row("local JS MI loss", lambda t: t["mi_local"]),
                   row(f"λ1 · (global + local), λ1 = {lambda1:g}", lambda t: lambda1 * (t["mi_global"] + t["mi_local"])),
-                  row("their share of the loss, %", lambda t: 100 * mi_share(t, lambda1, lambda1), 2),
+                  f"| their share of the loss, % | {cell(pre, lambda t: 100 * mi_share(t, lambda1, lambda1), 2)} "
+                  f"| {joint_share} |",
                   "",
                   "- The global discriminator soon separates its pairs almost perfectly: its loss is "
                   + (f"{mean_std(early, 3)} after 5 epochs and " if early else "")
                   + f"{mean_std([c[-1] for c in curves], 3)} after {len(curves[0])}, against {CHANCE_JS:.3f} at "
                   "chance, so its term has little gradient left to give.",
-                  f"- The MI terms are {cell(joint, lambda t: 100 * mi_share(t, lambda1, lambda1), 2)}% of the loss "
+                  f"- The MI terms are {joint_share}% of the loss "
                   f"at the end of joint training at λ1 = {lambda1:g}, and would be "
                   f"{cell(joint, lambda t: 100 * mi_share(t, lambda1, max(LAMBDA1_GRID)), 1)}% at the grid's largest "
                   f"λ1 = {max(LAMBDA1_GRID):g} (what the grid's cells score: *SDDECC over the paper's λ grid* below).",
@@ -655,7 +657,8 @@ def reruns_note(runs: list[dict]) -> str:
                      f"mean ACC {before} recorded, {after} again")
         lines.append(line + ".")
         for r in rows:
-            if exact(r) and len(spans(r)) < 2:
+            codes = spans(r)
+            if exact(r) and len(codes) < 2:
                 continue
             old = r["replaces"]
             lines.append(f"  - seed {r['seed']}: ACC {old['acc']:.4f} recorded ({made_under(old)}), {r['acc']:.4f} "
@@ -663,8 +666,8 @@ def reruns_note(runs: list[dict]) -> str:
                          + ("" if r["acc"] == old["acc"] else
                             f", a change of {100 * (r['acc'] - old['acc']):+.2f} points")
                          + ("" if exact(r) or r["acc"] != old["acc"] else ", other NMI / ARI / F1")
-                         + (f"; resumed from a checkpoint of other code ({' -> '.join(spans(r))})"
-                            if len(spans(r)) > 1 else "") + ".")
+                         + (f"; resumed from a checkpoint of other code ({' -> '.join(codes)})"
+                            if len(codes) > 1 else "") + ".")
     if any(r["replaces"].get("code_version") is None and not exact(r) for r in again):
         lines.append(UNRECORDED_RERUNS)
     return "\n".join(lines) + "\n"
