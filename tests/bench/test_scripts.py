@@ -332,11 +332,13 @@ def test_deepcluster_backbones_are_compared_on_the_seeds_both_ran(script):
             "run.") in note
 
 
-def test_the_long_schedule_row_is_the_estimators_schedule_set_beside_the_tables_convae(script):
+def test_the_long_schedule_rows_are_the_estimators_schedule_set_beside_the_tables_rows(script, monkeypatch):
     default = script.make_method("sddecc")
-    method, params = script.row_params("mnist", "convae_long")  # where the tables shorten the schedule, not this row
-    assert method == "sddecc" and (params["pretrain_epochs"], params["epochs"]) == (default.pretrain_epochs,
-                                                                                    default.epochs)
+    schedule = {"pretrain_epochs": default.pretrain_epochs, "epochs": default.epochs}
+    monkeypatch.setattr(script, "SDDECC_EPOCHS", {"mnist": {"pretrain_epochs": 10, "epochs": 20}})
+    for long, base in script.LONG_ROWS.items():  # the tables' row, but on the estimator's schedule
+        assert script.row_params("mnist", base)[1]["epochs"] == 20
+        assert script.row_params("mnist", long) == ("sddecc", {**script.OWN_ROWS[base][1], **schedule})
 
     def rows(method, runs):
         return [{"dataset": "mnist", "method": method, "seed": s, "acc": a, "nmi": n, "time": t,
@@ -347,6 +349,7 @@ def test_the_long_schedule_row_is_the_estimators_schedule_set_beside_the_tables_
     assert script.schedule_note(short) == ""  # the long row has not run
     note = script.schedule_note(short + rows("convae_long", [(0, 0.80, 0.70, 3000, 4.5), (1, 0.76, 0.66, 3400, 4.2)]))
     # seeds 0, 1 only: the short row's seed 2 is left out of every mean
+    assert "\nConvAE:\n" in note and "SDDECC (ConvAE+MI+GCN):" not in note  # only the row that ran
     assert ("- mnist, seeds 0, 1: ACC 0.7800 ± 0.0200 at 30 + 50 epochs against 0.7200 ± 0.0200 at 10 + 20 (the "
             "ConvAE row's runs of the same seeds).") in note
     assert ("- Eq. 19 without the MI terms at the final model, decoded from μ(x) (`code.objective`, lower is better, "
