@@ -403,16 +403,15 @@ def beside_default(runs: list[dict], dataset: str, variant: list[dict], names: t
     return lines
 
 
-def variant_note(runs: list[dict], row: str, title: str, intro: str, names: tuple[str, str], closing: str,
-                 default_row: str = "sddecc") -> str:
-    """A section setting the variant ``row`` beside ``default_row`` on every dataset it ran on (see
+def variant_note(runs: list[dict], row: str, title: str, intro: str, names: tuple[str, str], closing: str) -> str:
+    """A section setting the variant ``row`` beside the default on every dataset it ran on (see
     :func:`beside_default`), between ``intro`` and ``closing``; "" before the variant ran."""
     variant = runs_by_dataset(runs, row)
     if not variant:
         return ""
     lines = [f"## {title}\n", intro]
     for dataset, mine in variant.items():
-        lines += beside_default(runs, dataset, mine, names, default_row)
+        lines += beside_default(runs, dataset, mine, names)
     return "\n".join([*lines, closing])
 
 
