@@ -106,7 +106,7 @@ OWN_ROWS = {
     # to measure what the shorter schedule costs; ConvAE, as the cheapest row with the Gaussian encoder and L_c
     # (about a third of SDDECC's time); --only convae_long
     "convae_long": ("sddecc", {"use_mi": False, "use_gcn": False, "pretrain_epochs": 30, "epochs": 50}),
-    # SDDECC likewise (about 2.8 h per MNIST run on one core); --only sddecc_long
+    # SDDECC likewise (MNIST seed 0: 7,213 s on one core); --only sddecc_long
     "sddecc_long": ("sddecc", {"pretrain_epochs": 30, "epochs": 50}),
 }
 # the rows on the estimator's schedule -> the row of the tables each is set beside
