@@ -359,6 +359,27 @@ def test_the_long_schedule_rows_are_the_estimators_schedule_set_beside_the_table
            "1100 ± 100 s per run." in note
 
 
+def test_the_step_rows_train_as_many_optimiser_steps_as_the_estimators_schedule_on_mnist(script, monkeypatch):
+    monkeypatch.setattr(script, "SDDECC_EPOCHS", {})  # USPS's rows of the tables on the estimator's 30 + 50
+    # batches of 256 per epoch: MNIST ceil(70,000 / 256) = 274, USPS ceil(9,298 / 256) = 37;
+    # 30 · 274 / 37 = 222.2 -> 222 and 50 · 274 / 37 = 370.3 -> 370 epochs on USPS; MNIST's own are 30 + 50
+    for steps, base in script.STEP_ROWS.items():
+        assert script.row_params("usps", steps) == ("sddecc", {**script.OWN_ROWS[base][1], "pretrain_epochs": 222,
+                                                               "epochs": 370})
+        assert script.row_params("mnist", steps) == script.row_params("mnist", "convae_long" if base == "convae"
+                                                                      else "sddecc_long")
+    runs = [{"dataset": "usps", "method": method, "seed": 0, "acc": acc, "nmi": 0.7, "time": time,
+             "code": {"objective": objective, "rate_nats": 20.0, "active_dims": 10, "rec_explained": 0.8}}
+            for method, acc, time, objective in (("sddecc", 0.73, 480, 4.8), ("sddecc_steps", 0.75, 3000, 4.3))]
+    assert script.steps_note(runs[:1]) == ""  # the step row has not run
+    note = script.steps_note(runs)
+    assert "\nSDDECC (ConvAE+MI+GCN):\n" in note and "\nConvAE:\n" not in note
+    assert ("- usps, seeds 0: ACC 0.7500 at 222 + 370 epochs against 0.7300 at 30 + 50 (the default's runs of the "
+            "same seeds).") in note
+    assert "seeds 0: 4.3000 at 222 + 370 epochs against 4.8000 at 30 + 50; lower at 222 + 370 epochs on 1 of 1" in note
+    assert "- NMI 0.7000 at 222 + 370 epochs against 0.7000 at 30 + 50; 3000 s against 480 s per run." in note
+
+
 def test_reruns_that_did_not_reproduce_are_summed_up_per_row(script):
     def rerun(seed, old, new):
         return {"dataset": "usps", "method": "convae", "seed": seed, "acc": new, "nmi": 0.5, "ari": 0.4, "f1": 0.5,
