@@ -521,20 +521,19 @@ def schedule_note(runs: list[dict]) -> str:
 def steps_note(runs: list[dict]) -> str:
     """The section on the rows trained for as many optimiser steps as the estimator's schedule makes on
     ``STEP_REFERENCE`` (``STEP_ROWS``)."""
-    model = make_method("sddecc")
+    model, reference = make_method("sddecc"), STEP_REFERENCE.upper()
     batches = {name: math.ceil(get_entry(name)["n_samples"] / model.batch_size) for name in ("usps", STEP_REFERENCE)}
+    schedule = f"{model.pretrain_epochs} + {model.epochs}"
     return schedule_section(
-        runs, STEP_ROWS, f"Schedule in optimiser steps: as many as {model.pretrain_epochs} + {model.epochs} epochs "
-        f"of {STEP_REFERENCE}",
-        f"The estimator's {model.pretrain_epochs} + {model.epochs} epochs were set on USPS ({batches['usps']} "
-        f"batches of {model.batch_size} per epoch); on {STEP_REFERENCE} ({batches[STEP_REFERENCE]} batches per epoch) "
-        f"the same epochs make {batches[STEP_REFERENCE] / batches['usps']:.1f} times as many optimiser steps, and "
-        "there they gave the ConvAE row a lower Eq. 19 value and 11 points of ACC over the shorter schedule "
-        "(*Schedule* above). On USPS the loss is still falling at the end of either stage at the estimator's epochs "
-        "(label-free; ConvAE, seed 0, per image: the pretraining loss is 6.21 at epoch 30 and 5.33 at epoch 222, the "
-        "joint loss 5.10 at epoch 50 and 4.89 at epoch 370). The "
-        f"rows *..., MNIST's steps* train for as many steps as {model.pretrain_epochs} + {model.epochs} epochs make "
-        f"on {STEP_REFERENCE}, everything else the same:",
+        runs, STEP_ROWS, f"Schedule in optimiser steps: as many as {schedule} epochs of {reference}",
+        f"The estimator's {schedule} epochs were set on USPS ({batches['usps']} batches of {model.batch_size} per "
+        f"epoch); on {reference} ({batches[STEP_REFERENCE]} batches per epoch) the same epochs make "
+        f"{batches[STEP_REFERENCE] / batches['usps']:.1f} times as many optimiser steps, and there they gave the "
+        "ConvAE row a lower Eq. 19 value and a higher ACC than the shorter schedule (*Schedule* above). On USPS the "
+        "loss is still falling at the end of either stage at the estimator's epochs (label-free; ConvAE, seed 0, per "
+        "image: the pretraining loss is 6.21 at epoch 30 and 5.33 at epoch 222, the joint loss 5.10 at epoch 50 and "
+        f"4.89 at epoch 370). The rows *..., MNIST's steps* train for as many steps as {schedule} epochs make on "
+        f"{reference}, everything else the same:",
         "\nThe tables keep the estimator's epochs; these figures only show what more steps give and chose "
         "nothing.\n")
 
