@@ -177,6 +177,11 @@ def sources(dataset: str) -> dict[str, Path]:
     return files
 
 
+def batches_per_epoch(dataset: str) -> int:
+    """SDDECC's mini-batches (of its default ``batch_size``) per epoch on ``dataset``, from its catalog size."""
+    return math.ceil(get_entry(dataset)["n_samples"] / make_method("sddecc").batch_size)
+
+
 def row_params(dataset: str, row: str) -> tuple[str, dict]:
     """(estimator, parameters beyond its defaults) of one of ``OWN_ROWS`` on ``dataset``: SDDECC's rows
     with the dataset's ``SDDECC_EPOCHS``, except ``LONG_ROWS``, which spell out the estimator's own schedule,
@@ -188,8 +193,7 @@ def row_params(dataset: str, row: str) -> tuple[str, dict]:
         return method, dict(extra)
     if row in LONG_ROWS or row in STEP_ROWS:
         default = make_method("sddecc")
-        batches = (math.ceil(get_entry(name)["n_samples"] / default.batch_size) for name in (STEP_REFERENCE, dataset))
-        scale = next(batches) / next(batches) if row in STEP_ROWS else 1
+        scale = batches_per_epoch(STEP_REFERENCE) / batches_per_epoch(dataset) if row in STEP_ROWS else 1
         return method, {**extra, "pretrain_epochs": round(default.pretrain_epochs * scale),
                         "epochs": round(default.epochs * scale)}
     schedule = {**SDDECC_EPOCHS.get(dataset, {}), **extra}
@@ -522,7 +526,7 @@ def steps_note(runs: list[dict]) -> str:
     """The section on the rows trained for as many optimiser steps as the estimator's schedule makes on
     ``STEP_REFERENCE`` (``STEP_ROWS``)."""
     model, reference = make_method("sddecc"), STEP_REFERENCE.upper()
-    batches = {name: math.ceil(get_entry(name)["n_samples"] / model.batch_size) for name in ("usps", STEP_REFERENCE)}
+    batches = {name: batches_per_epoch(name) for name in ("usps", STEP_REFERENCE)}
     schedule = f"{model.pretrain_epochs} + {model.epochs}"
     return schedule_section(
         runs, STEP_ROWS, f"Schedule in optimiser steps: as many as {schedule} epochs of {reference}",
