@@ -366,8 +366,8 @@ def test_the_step_rows_train_as_many_optimiser_steps_as_the_estimators_schedule_
     for steps, base in script.STEP_ROWS.items():
         assert script.row_params("usps", steps) == ("sddecc", {**script.OWN_ROWS[base][1], "pretrain_epochs": 222,
                                                                "epochs": 370})
-        assert script.row_params("mnist", steps) == script.row_params("mnist", "convae_long" if base == "convae"
-                                                                      else "sddecc_long")
+        assert script.row_params("mnist", steps) == ("sddecc", {**script.OWN_ROWS[base][1], "pretrain_epochs": 30,
+                                                                "epochs": 50})
     runs = [{"dataset": "usps", "method": method, "seed": 0, "acc": acc, "nmi": 0.7, "time": time,
              "code": {"objective": objective, "rate_nats": 20.0, "active_dims": 10, "rec_explained": 0.8}}
             for method, acc, time, objective in (("sddecc", 0.73, 480, 4.8), ("sddecc_steps", 0.75, 3000, 4.3))]
@@ -378,6 +378,22 @@ def test_the_step_rows_train_as_many_optimiser_steps_as_the_estimators_schedule_
             "same seeds).") in note
     assert "seeds 0: 4.3000 at 222 + 370 epochs against 4.8000 at 30 + 50; lower at 222 + 370 epochs on 1 of 1" in note
     assert "- NMI 0.7000 at 222 + 370 epochs against 0.7000 at 30 + 50; 3000 s against 480 s per run." in note
+
+
+def test_table_4s_ordering_is_checked_on_the_step_rows_as_on_the_tables(script):
+    def rows(method, accs):
+        return [{"dataset": "usps", "method": method, "seed": s, "acc": a} for s, a in enumerate(accs)]
+
+    runs = rows("convae", [0.9, 0.9]) + rows("convae_mi", [0.1, 0.1])  # the tables' rows: not in the step note
+    assert script.steps_ordering_note(runs) == ""
+    runs += rows("convae_steps", [0.70, 0.72]) + rows("convae_gcn_steps", [0.73, 0.77]) + rows("sddecc_steps",
+                                                                                               [0.76])
+    note = script.steps_ordering_note(runs)
+    # ConvAE+GCN - ConvAE at MNIST's steps: +3, +5 points -> +4.0 ± 1.0; full - ConvAE+GCN on seed 0: +3
+    assert "  - ConvAE < ConvAE+GCN: holds, +4.0 ± 1.0 points, higher on 2 of 2 seeds (0, 1); paper +8.4.\n" in note
+    assert "  - ConvAE+GCN < SDDECC (ConvAE+MI+GCN): holds, +3.0 points, higher on 1 of 1 seed (0); paper +1.6." in note
+    assert "ConvAE < ConvAE+MI" not in note  # no ConvAE+MI at MNIST's steps yet
+    assert "ConvAE < ConvAE+MI: does not hold" in script.ordering_note(runs)  # the tables' pair, unchanged
 
 
 def test_reruns_that_did_not_reproduce_are_summed_up_per_row(script):
