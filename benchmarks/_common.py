@@ -17,6 +17,7 @@ from graphclust.training.checkpoint import code_version
 RESULTS = Path(__file__).resolve().parent / "results"
 CHECKPOINTS = RESULTS / "checkpoints"  # fits in progress of the methods that checkpoint (*.pt, not committed)
 METRICS = ("acc", "nmi", "ari", "f1")
+MONITOR_KEY = "acc_per_epoch (monitored, diagnosis only)"  # a record's field: see monitored_acc
 
 
 def run_parser(doc: str | None) -> argparse.ArgumentParser:
@@ -97,6 +98,14 @@ def best_epoch_acc(history: list[dict]) -> float | None:
     never a result."""
     values = [r["acc"] for r in history if isinstance(r.get("acc"), (int, float))]
     return max(values) if values else None
+
+
+def monitored_acc(history: list[dict]) -> list[float] | None:
+    """The monitored ACC of every epoch that has one, in order, at 4 digits (None when nothing was monitored):
+    how the clusters moved against the labels during training, recorded to diagnose a run (where a stage
+    gains or loses), never read to choose an epoch, a setting or a result."""
+    values = [round(float(r["acc"]), 4) for r in history if isinstance(r.get("acc"), (int, float))]
+    return values or None
 
 
 def mean_std(values: list[float], digits: int = 4) -> str:

@@ -57,9 +57,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (BEST_EPOCH_KEY, RESULTS, append_run, best_epoch_acc, checkpointed_fit,  # noqa: E402
-                     code_version, done_keys, drop_checkpoint, mean_std, model_config, parse_run_args, peak_rss_mib,
-                     read_records, read_runs, run_parser, summary_table)
+from _common import (BEST_EPOCH_KEY, MONITOR_KEY, RESULTS, append_run, best_epoch_acc,  # noqa: E402
+                     checkpointed_fit, code_version, done_keys, drop_checkpoint, mean_std, model_config, monitored_acc,
+                     parse_run_args, peak_rss_mib, read_records, read_runs, run_parser, summary_table)
 from reproduce_baselines import run_baseline_seed  # noqa: E402
 from reproduce_graph import run_graph_method  # noqa: E402
 
@@ -272,7 +272,8 @@ def fit_and_record(model, data, dataset: str, label: str, estimator: str, seed: 
                      **scores, **code, "clusters_found": len(set(model.labels_.tolist())),
                      "time": elapsed, "epochs_run": len(model.history_), "config": repr(model),
                      "full_config": model_config(model), "peak_rss_mib": peak_rss_mib(), "versions": env,
-                     BEST_EPOCH_KEY: best_epoch_acc(model.history_), **({"resumed": resumed} if resumed else {}),
+                     BEST_EPOCH_KEY: best_epoch_acc(model.history_), MONITOR_KEY: monitored_acc(model.history_),
+                     **({"resumed": resumed} if resumed else {}),
                      **({"replaces": {k: replaces.get(k) for k in REPLACED_FIELDS}} if replaces else {})})
     drop_checkpoint(name)  # recorded: the checkpoint is not needed any more
     print(f"{dataset} {label} seed {seed}: " + " ".join(f"{k}={v:.4f}" for k, v in scores.items())

@@ -58,6 +58,8 @@ def test_runs_are_recorded_once_with_progress_and_tables(script, tmp_path, monke
     for r in runs:
         assert 0.0 <= r["acc"] <= 1.0 and r["time"] > 0
         assert r["full_config"]["epochs"] == 2 and "checkpoint" not in r["full_config"]
+        curve = r[script.MONITOR_KEY]  # the monitored ACC of the 2 joint epochs, the last the final model's
+        assert len(curve) == 2 and curve[-1] == round(r["acc"], 4)
     assert not list((tmp_path / "checkpoints").glob("*.pt"))  # recorded runs leave no checkpoint
     tables = (tmp_path / "sddecc.md").read_text()
     assert "| usps | ConvAE | 1 |" in tables and "| usps | SDDECC (ConvAE+MI+GCN) | 1 |" in tables
