@@ -290,13 +290,15 @@ CHANCE_JS = 2 * math.log(2)  # the JS MI loss of a discriminator that cannot tel
 def loss_terms(history: list[dict], pixels: int) -> dict:
     """The loss terms an SDDECC fit logged (``history_``: per sample, each epoch's mean over its
     batches), label-free: for each stage, those of its last epoch and how many epochs it ran; the
-    global MI loss of every pretraining epoch (``mi_global_pretrain``); ``pixels``, the input's
-    width, by which a summed reconstruction compares with a per-pixel mean."""
+    global MI loss of every pretraining epoch (``mi_global_pretrain``); the loss of every epoch of each stage, at 4
+    digits (``loss_curve``: whether a stage's loss was still falling at its end); ``pixels``, the input's width, by
+    which a summed reconstruction compares with a per-pixel mean."""
     terms: dict = {"pixels": int(pixels)}
     for stage in ("pretrain", "joint"):
         records = [r for r in history if r.get("stage") == stage]
         if records:
             terms[stage] = {"epochs": len(records), **{k: records[-1][k] for k in LOGGED_TERMS if k in records[-1]}}
+            terms.setdefault("loss_curve", {})[stage] = [round(float(r["loss"]), 4) for r in records]
     curve = [r["mi_global"] for r in history if r.get("stage") == "pretrain" and "mi_global" in r]
     if curve:
         terms["mi_global_pretrain"] = curve

@@ -284,7 +284,7 @@ def test_loss_terms_keep_each_stages_last_epoch_and_the_global_mi_curve(script):
                {"stage": "joint", "epoch": 0, "loss": 1.9, "rec": 1.4, "clu": 0.3, "mi_global": 0.1, "mi_local": 0.4,
                 "delta_label": 0.1, "acc": 0.5}]
     assert script.loss_terms(history, 256) == {
-        "pixels": 256, "mi_global_pretrain": [0.4, 0.2],
+        "pixels": 256, "mi_global_pretrain": [0.4, 0.2], "loss_curve": {"pretrain": [3.0, 2.0], "joint": [1.9]},
         "pretrain": {"epochs": 2, "loss": 2.0, "rec": 1.5, "prior_kl": 0.3, "mi_global": 0.2, "mi_local": 0.5},
         "joint": {"epochs": 1, "loss": 1.9, "rec": 1.4, "clu": 0.3, "mi_global": 0.1, "mi_local": 0.4}}
 
