@@ -489,6 +489,28 @@ def epochs_name(dataset: str, row: str) -> str:
     return f"at {extra.get('pretrain_epochs', default.pretrain_epochs)} + {extra.get('epochs', default.epochs)} epochs"
 
 
+def late_fall(curve: list[float], share: float = 0.1) -> float:
+    """How much a stage's loss fell over its last ``share`` of epochs, in % of the loss where that stretch began
+    (the loss of the epoch before it); label-free: near 0 once the stage has converged."""
+    n = min(max(1, round(share * len(curve))), len(curve) - 1)
+    start = curve[-n - 1]
+    return 100 * (start - curve[-1]) / abs(start)
+
+
+def convergence_line(mine: list[dict], name: str) -> list[str]:
+    """A line (none before any run has ``loss_curve``) on how much the loss of each stage fell over its last tenth
+    of epochs (:func:`late_fall`), mean ± std over the seeds. ``name``: what to call the runs' schedule."""
+    rec = [r for r in mine if "loss_curve" in r.get("loss_terms", {})]
+    stages = [stage for stage in ("pretrain", "joint") if all(len(r["loss_terms"]["loss_curve"].get(stage, ())) > 1
+                                                             for r in rec)]
+    if not rec or not stages:
+        return []
+    falls = [f"{mean_std([late_fall(r['loss_terms']['loss_curve'][stage]) for r in rec], 2)}% in "
+             + {"pretrain": "pretraining", "joint": "joint training"}[stage] for stage in stages]
+    return [f"- The loss over the last tenth of each stage's epochs (label-free, `loss_terms.loss_curve`), {name}, "
+            f"seeds {', '.join(str(r['seed']) for r in rec)}: it fell by {' and by '.join(falls)}."]
+
+
 def schedule_section(runs: list[dict], rows: dict[str, str], title: str, intro: str, closing: str) -> str:
     """A section on ``rows`` (row -> its row of the tables) that change only the schedule, each beside its row of
     the tables on the seeds both ran, by ACC, the Eq. 19 value reached (label-free), NMI and time; "" before any
@@ -505,6 +527,7 @@ def schedule_section(runs: list[dict], rows: dict[str, str], title: str, intro: 
             default = seed_runs(runs, rows[row], dataset, [r["seed"] for r in mine])
             lines += beside_default(runs, dataset, mine, names, rows[row])
             lines += objective_line(mine, default, names, "- ")
+            lines += convergence_line(mine, names[0]) + convergence_line(default, names[1])
             nmi, time = ([mean_std([r[key] for r in rec], digits) for rec in (mine, default)]
                          for key, digits in (("nmi", 4), ("time", 0)))
             lines.append(f"- NMI {nmi[0]} {names[0]} against {nmi[1]} {names[1]}; {time[0]} s against {time[1]} s "
