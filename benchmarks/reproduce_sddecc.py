@@ -1005,4 +1005,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    # the notes write_tables takes from sddecc_diagnostics and sddecc_lambda import this module: let them share
+    # the running one, not load the file again (edited since this process started, it may not match its imports)
+    sys.modules.setdefault("reproduce_sddecc", sys.modules["__main__"])
     main()
