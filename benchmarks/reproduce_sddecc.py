@@ -511,6 +511,20 @@ def convergence_line(mine: list[dict], name: str) -> list[str]:
             f"seeds {', '.join(str(r['seed']) for r in rec)}: it fell by {' and by '.join(falls)}."]
 
 
+def trajectory_line(mine: list[dict], name: str) -> list[str]:
+    """A line (none before any run has ``MONITOR_KEY``) on the monitored ACC of joint training, against the labels,
+    a diagnosis only: at its first epoch, half-way and at its last, mean ± std over the seeds."""
+    rec = [r for r in mine if r.get(MONITOR_KEY)]
+    if not rec:
+        return []
+    points = {"at the first epoch": lambda c: c[0], "half-way": lambda c: c[(len(c) - 1) // 2],
+              "at the last": lambda c: c[-1]}
+    return [f"- The monitored ACC of joint training (against the labels, a diagnosis that chose nothing; "
+            f"`{MONITOR_KEY.split()[0]}`), {name}, seeds {', '.join(str(r['seed']) for r in rec)}: "
+            + ", ".join(f"{mean_std([pick(r[MONITOR_KEY]) for r in rec], 4)} {point}"
+                        for point, pick in points.items()) + "."]
+
+
 def schedule_section(runs: list[dict], rows: dict[str, str], title: str, intro: str, closing: str) -> str:
     """A section on ``rows`` (row -> its row of the tables) that change only the schedule, each beside its row of
     the tables on the seeds both ran, by ACC, the Eq. 19 value reached (label-free), NMI and time; "" before any
@@ -528,6 +542,7 @@ def schedule_section(runs: list[dict], rows: dict[str, str], title: str, intro: 
             lines += beside_default(runs, dataset, mine, names, rows[row])
             lines += objective_line(mine, default, names, "- ")
             lines += convergence_line(mine, names[0]) + convergence_line(default, names[1])
+            lines += trajectory_line(mine, names[0]) + trajectory_line(default, names[1])
             nmi, time = ([mean_std([r[key] for r in rec], digits) for rec in (mine, default)]
                          for key, digits in (("nmi", 4), ("time", 0)))
             lines.append(f"- NMI {nmi[0]} {names[0]} against {nmi[1]} {names[1]}; {time[0]} s against {time[1]} s "

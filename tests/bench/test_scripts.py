@@ -389,6 +389,9 @@ def test_the_step_rows_train_as_many_optimiser_steps_as_the_estimators_schedule_
             "370 epochs, seeds 0: it fell by 2.00% in pretraining and by 1.00% in joint training.") \
         in script.steps_note(runs)
     assert script.late_fall([2.0, 1.0]) == 50.0  # a one-epoch stretch from a two-epoch stage
+    runs[1][script.MONITOR_KEY] = [0.70, 0.72, 0.73, 0.74, 0.75]  # half-way: the 3rd of 5 epochs
+    assert ("(against the labels, a diagnosis that chose nothing; `acc_per_epoch`), at 222 + 370 epochs, seeds 0: "
+            "0.7000 at the first epoch, 0.7300 half-way, 0.7500 at the last.") in script.steps_note(runs)
 
 
 def test_table_4s_ordering_is_checked_on_the_step_rows_as_on_the_tables(script):
