@@ -222,7 +222,8 @@ def code_stats(model, data, chunk: int = 2048) -> dict:
     code's noise σ costs), by which training schemes of the same objective compare without labels;
     ``posterior_clusters``, how many clusters the DDECN's own posterior softmax(−½‖μ(x) − μ_y‖²) uses
     (its argmax), beside the read-out's; ``warmup_agreement`` (with the GCN), the share of images on
-    which the GCN's argmax agreed with that posterior at the end of its warm-up.
+    which the GCN's argmax agreed with that posterior at the end of its warm-up; ``final_agreement``, the share on
+    which the read-out (argmax Y; without the GCN, that posterior itself: 1) agrees with it at the final model.
     ``chunk``: rows per forward pass."""
     import torch
 
@@ -246,7 +247,8 @@ def code_stats(model, data, chunk: int = 2048) -> dict:
     return {"rate_nats": rate / len(x), "active_dims": int((mu.var(dim=0) >= 0.01).sum()),
             "rec_explained": 1.0 - squared / float((x - x.mean(dim=0)).pow(2).sum()),
             "objective": squared / (2 * len(x)) + model.lambda2 * clu / len(x),
-            "posterior_clusters": len(set(own.tolist())), "warmup_agreement": warmup[-1] if warmup else None}
+            "posterior_clusters": len(set(own.tolist())), "warmup_agreement": warmup[-1] if warmup else None,
+            "final_agreement": float((own.cpu() == torch.as_tensor(model.labels_)).float().mean())}
 
 
 def run_own_row(data, dataset: str, row: str, seed: int, out: Path, *, device: str, env: dict,

@@ -126,6 +126,8 @@ def test_runs_are_recorded_once_with_progress_and_tables(script, tmp_path, monke
         assert 1 <= code["posterior_clusters"] <= 10
         gcn = r["full_config"]["use_gcn"]
         assert (code["warmup_agreement"] is not None) == gcn and (not gcn or 0 <= code["warmup_agreement"] <= 1)
+        # without the GCN the read-out is the posterior itself
+        assert 0 <= code["final_agreement"] <= 1 and (gcn or code["final_agreement"] == 1)
 
 
 def test_a_wider_code_is_set_beside_the_default(script, tmp_path, monkeypatch):
