@@ -577,10 +577,10 @@ def steps_note(runs: list[dict]) -> str:
         f"epoch); on {reference} ({batches[STEP_REFERENCE]} batches per epoch) the same epochs make "
         f"{batches[STEP_REFERENCE] / batches['usps']:.1f} times as many optimiser steps, and there they gave the "
         "ConvAE row a lower Eq. 19 value and a higher ACC than the shorter schedule (*Schedule* above). On USPS the "
-        "loss is still falling at the end of either stage at the estimator's epochs (label-free; ConvAE, seed 0, per "
-        "image: the pretraining loss is 6.21 at epoch 30 and 5.33 at epoch 222, the joint loss 5.10 at epoch 50 and "
-        f"4.89 at epoch 370). The rows *..., MNIST's steps* train for as many steps as {schedule} epochs make on "
-        f"{reference}, everything else the same:",
+        "loss is still falling at the end of either stage at the estimator's epochs (label-free: the lines *The loss "
+        "over the last tenth of each stage's epochs* below, from the runs that recorded their loss curves). The rows "
+        f"*..., MNIST's steps* train for as many steps as {schedule} epochs make on {reference}, everything else the "
+        "same:",
         "\nThe tables keep the estimator's epochs; these figures only show what more steps give and chose "
         "nothing.\n")
 

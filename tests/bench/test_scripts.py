@@ -382,7 +382,7 @@ def test_the_step_rows_train_as_many_optimiser_steps_as_the_estimators_schedule_
             "same seeds).") in note
     assert "seeds 0: 4.3000 at 222 + 370 epochs against 4.8000 at 30 + 50; lower at 222 + 370 epochs on 1 of 1" in note
     assert "- NMI 0.7000 at 222 + 370 epochs against 0.7000 at 30 + 50; 3000 s against 480 s per run." in note
-    assert "last tenth" not in note  # no loss curve recorded yet
+    assert "- The loss over" not in note  # no loss curve recorded yet
     # 20 pretraining epochs: the last tenth is the last 2, from 5.0 (epoch 18) to 4.9: 2%; 5 joint epochs: the last
     # one (at least one), from 4.0 to 3.96: 1%
     runs[1]["loss_terms"] = {"loss_curve": {"pretrain": [9.0] * 18 + [5.0, 4.95, 4.9],
