@@ -128,17 +128,20 @@ TABLE4 = ("convae_rec", "convae", "convae_mi", "convae_gcn", "sddecc")
 # the fields of a record superseded by --rerun that the new record keeps under "replaces"
 REPLACED_FIELDS = ("acc", "nmi", "ari", "f1", "time", "code_version", "torch_threads")
 READINGS = ("sddecc", "sddecc_lc_sum")  # the default and the literal L_c of Eq. 19
+# "P + E": the tables' schedule on the 70,000-image datasets and the estimator's own, for the tables' titles
+_SHORT, _OWN = ("{pretrain_epochs} + {epochs}".format(**schedule) for schedule in (
+    next(iter(SDDECC_EPOCHS.values())), make_method("sddecc").get_params()))
 # tables of one variant beside the default, shown on the datasets where the variant (the last row) ran
 VARIANTS = (("Readings of Eq. 19: L_c averaged over the latent dimensions (default) or summed", READINGS),
             ("Joint training: alternating block steps (default) or end to end", ("sddecc", "sddecc_e2e")),
             ("Weights of Eq. 19: the text's (default) or the Deep InfoMax code's", ("sddecc", "sddecc_dim_weights")),
             ("DeepCluster's backbone: the MLP (default) or convolutional", ("deepcluster", "deepcluster_conv")),
             ("Width of the code: d = 10 (default) or 20", ("sddecc", "sddecc_latent20")),
-            ("Schedule of ConvAE on the 70,000-image datasets: 10 + 20 epochs (the tables') or 30 + 50 (the "
-             "estimator's)", ("convae", "convae_long")),
-            ("Schedule of SDDECC on the 70,000-image datasets: 10 + 20 epochs (the tables') or 30 + 50 (the "
-             "estimator's)", ("sddecc", "sddecc_long")),
-            ("Table 4 trained for as many optimiser steps as MNIST's 30 + 50 epochs", tuple(STEP_ROWS)))
+            *((f"Schedule of {name} on the 70,000-image datasets: {_SHORT} epochs (the tables') or {_OWN} (the "
+               "estimator's)", (LONG_ROWS[row], row)) for row, name in (("convae_long", "ConvAE"),
+                                                                         ("sddecc_long", "SDDECC"))),
+            (f"Table 4 trained for as many optimiser steps as {STEP_REFERENCE.upper()}'s {_OWN} epochs",
+             tuple(STEP_ROWS)))
 ROW_NAMES = {"kmeans": "K-means", "ae_kmeans": "AE+K-means", "dec": "DEC", "idec": "IDEC",
              "deepcluster": "DeepCluster", "sdcn": "SDCN", "sddecc": "SDDECC (ConvAE+MI+GCN)",
              "convae": "ConvAE", "convae_mi": "ConvAE+MI", "convae_gcn": "ConvAE+GCN",
@@ -148,7 +151,7 @@ ROW_NAMES = {"kmeans": "K-means", "ae_kmeans": "AE+K-means", "dec": "DEC", "idec
              "sddecc_dim_weights": "SDDECC, λ1 = 1.5 on MI, λ2 = 0.01 on the KL (Deep InfoMax code's weights)",
              "deepcluster_conv": "DeepCluster, convolutional backbone",
              "sddecc_latent20": "SDDECC, d = 20",
-             "convae_long": "ConvAE, 30 + 50 epochs", "sddecc_long": "SDDECC, 30 + 50 epochs",
+             "convae_long": f"ConvAE, {_OWN} epochs", "sddecc_long": f"SDDECC, {_OWN} epochs",
              "convae_steps": "ConvAE, MNIST's steps", "convae_mi_steps": "ConvAE+MI, MNIST's steps",
              "convae_gcn_steps": "ConvAE+GCN, MNIST's steps", "sddecc_steps": "SDDECC, MNIST's steps"}
 # Fu et al. 2021, Tables 3 and 4: ACC, NMI (ARI and F1 are not reported), in %
