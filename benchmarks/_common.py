@@ -96,16 +96,20 @@ def best_epoch_acc(history: list[dict]) -> float | None:
     """The largest monitored per-epoch ACC of a run (None when nothing was monitored): the epoch a
     paper that reports the best epoch would pick by looking at the labels. A comparison figure,
     never a result."""
-    values = [r["acc"] for r in history if isinstance(r.get("acc"), (int, float))]
+    values = epoch_accs(history)
     return max(values) if values else None
+
+
+def epoch_accs(history: list[dict]) -> list[float]:
+    """The monitored ACC of every epoch of ``history`` that has one, in order (none when nothing was monitored)."""
+    return [r["acc"] for r in history if isinstance(r.get("acc"), (int, float))]
 
 
 def monitored_acc(history: list[dict]) -> list[float] | None:
     """The monitored ACC of every epoch that has one, in order, at 4 digits (None when nothing was monitored):
     how the clusters moved against the labels during training, recorded to diagnose a run (where a stage
     gains or loses), never read to choose an epoch, a setting or a result."""
-    values = [round(float(r["acc"]), 4) for r in history if isinstance(r.get("acc"), (int, float))]
-    return values or None
+    return [round(float(acc), 4) for acc in epoch_accs(history)] or None
 
 
 def mean_std(values: list[float], digits: int = 4) -> str:
