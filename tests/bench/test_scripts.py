@@ -412,6 +412,43 @@ def test_table_4s_ordering_is_checked_on_the_step_rows_as_on_the_tables(script):
     assert "ConvAE < ConvAE+MI: does not hold" in script.ordering_note(runs)  # the tables' pair, unchanged
 
 
+def test_the_gcn_ratio_row_updates_the_gcn_as_seldom_per_ddecn_step_as_on_mnist(script, monkeypatch):
+    monkeypatch.setattr(script, "SDDECC_EPOCHS", {})
+    # 10 GCN steps per epoch scaled by USPS's 37 batches over MNIST's 274: 1.35 -> 1; on MNIST itself 10
+    assert script.row_params("usps", "sddecc_steps_gcn") == ("sddecc", {"pretrain_epochs": 222, "epochs": 370,
+                                                                         "gcn_steps": 1})
+    assert script.row_params("mnist", "sddecc_steps_gcn")[1]["gcn_steps"] == 10
+
+    def rows(method, dataset, runs):
+        return [{"dataset": dataset, "method": method, "seed": s, "acc": a, "nmi": 0.7, "time": t,
+                 "code": {"objective": o, "rate_nats": 20.0, "active_dims": 10, "rec_explained": 0.8,
+                          "final_agreement": g}} for s, a, t, o, g in runs]
+
+    runs = (rows("sddecc_steps", "usps", [(0, 0.77, 1500, 4.2, 0.95), (1, 0.76, 1600, 4.3, 0.93),
+                                          (2, 0.99, 1, 1.0, 1.0)])
+            + rows("convae_mi_steps", "usps", [(0, 0.76, 700, 4.2, 1.0), (1, 0.77, 800, 4.2, 1.0)])
+            + rows("sddecc_long", "mnist", [(0, 0.76, 7000, 7.0, 0.95), (1, 0.78, 6000, 7.0, 0.95)])
+            + rows("convae_long", "mnist", [(0, 0.85, 2000, 7.0, 1.0), (1, 0.84, 2000, 7.0, 1.0),
+                                            (2, 0.86, 2000, 7.0, 1.0)]))
+    assert script.gcn_ratio_note(runs) == ""  # the row has not run
+    note = script.gcn_ratio_note(runs + rows("sddecc_steps_gcn", "usps", [(0, 0.74, 1000, 4.4, 0.90),
+                                                                          (1, 0.75, 1100, 4.1, 0.86)]))
+    assert "(10 per 274) than on USPS (10 per 37)" in note and "7.4 times less often" in note
+    # seeds 0, 1 only: the base row's seed 2 is left out
+    assert ("- usps, seeds 0, 1: ACC 0.7450 ± 0.0050 with 1 GCN step per epoch against 0.7650 ± 0.0050 with 10 (the "
+            "SDDECC, MNIST's steps row's runs of the same seeds).") in note
+    # 1 step - ConvAE+MI: -2, -2 points; 10 steps - ConvAE+MI: +1, -1 points
+    assert ("seed-paired, SDDECC with 1 GCN step per epoch -2.0 ± 0.0 points, higher on 0 of 2 seeds, with 10 "
+            "+0.0 ± 1.0 points, higher on 1 of 2 seeds.") in note
+    assert "on 88.0 ± 2.0% of the images with 1 GCN step per epoch, 94.0 ± 1.0% with 10." in note
+    assert "4.2500 ± 0.1500 with 1 GCN step per epoch against 4.2500 ± 0.0500 with 10; lower with 1 GCN step " \
+           "per epoch on 1 of 2 seeds." in note
+    # MNIST: SDDECC - ConvAE on seeds 0, 1: -9, -6 points
+    assert ("- mnist, at 30 + 50 epochs (10 GCN steps per 274 DDECN steps), seeds 0, 1: SDDECC 0.7700 ± 0.0100 "
+            "against ConvAE (no MI, no GCN) 0.8450 ± 0.0050; seed-paired, SDDECC -7.5 ± 1.5 points, higher on 0 of 2 "
+            "seeds.") in note
+
+
 def test_reruns_that_did_not_reproduce_are_summed_up_per_row(script):
     def rerun(seed, old, new):
         return {"dataset": "usps", "method": "convae", "seed": seed, "acc": new, "nmi": 0.5, "ari": 0.4, "f1": 0.5,
