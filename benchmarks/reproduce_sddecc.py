@@ -197,9 +197,9 @@ def batches_per_epoch(dataset: str) -> int:
 def row_params(dataset: str, row: str) -> tuple[str, dict]:
     """(estimator, parameters beyond its defaults) of one of ``OWN_ROWS`` on ``dataset``: SDDECC's rows
     with the dataset's ``SDDECC_EPOCHS``, except ``LONG_ROWS``, which spell out the estimator's own schedule,
-    ``GCN_RATIO_ROWS``, their base row with ``gcn_steps`` scaled by the dataset's batches per epoch over the
-    reference's (at least 1), and ``STEP_ROWS``, which scale it to as many optimiser steps as it makes on ``STEP_REFERENCE`` (epochs times
-    the reference's batches per epoch over the dataset's, rounded); the reconstruction-only ConvAE pretrains for
+    ``STEP_ROWS``, which scale it to as many optimiser steps as it makes on ``STEP_REFERENCE`` (epochs times
+    the reference's batches per epoch over the dataset's, rounded), and ``GCN_RATIO_ROWS``, their base row with
+    ``gcn_steps`` scaled by the dataset's batches per epoch over the reference's (at least 1); the reconstruction-only ConvAE pretrains for
     the epochs the other rows train in all (pretraining + joint), so every row of Table 4 trains as long."""
     method, extra = OWN_ROWS[row]
     if method != "sddecc":
@@ -617,8 +617,8 @@ def gcn_ratio_note(runs: list[dict]) -> str:
              f"GCN's last output, and gcn_steps = {default.gcn_steps} full-batch GCN steps. Per DDECN step the GCN "
              f"is refreshed {batches / batches_per_epoch('usps'):.1f} times less often on {reference} "
              f"({default.gcn_steps} per {batches}) than on USPS ({default.gcn_steps} per {batches_per_epoch('usps')}),"
-             f" and on {reference} SDDECC scores under ConvAE at the estimator's schedule (the last line below). The rows *..., as few GCN "
-             f"steps per DDECN step as on {reference}* train as their base row with gcn_steps scaled by the batches "
+             f" and on {reference} SDDECC scores under ConvAE at the estimator's schedule (the last line below). "
+             f"The rows *..., as few GCN steps per DDECN step as on {reference}* train as their base row with gcn_steps scaled by the batches "
              "per epoch (at least 1), everything else the same, to test that one difference on USPS:\n"]
     for row, variant in ran.items():
         base = GCN_RATIO_ROWS[row]
