@@ -199,8 +199,9 @@ def row_params(dataset: str, row: str) -> tuple[str, dict]:
     with the dataset's ``SDDECC_EPOCHS``, except ``LONG_ROWS``, which spell out the estimator's own schedule,
     ``STEP_ROWS``, which scale it to as many optimiser steps as it makes on ``STEP_REFERENCE`` (epochs times
     the reference's batches per epoch over the dataset's, rounded), and ``GCN_RATIO_ROWS``, their base row with
-    ``gcn_steps`` scaled by the dataset's batches per epoch over the reference's (at least 1); the reconstruction-only ConvAE pretrains for
-    the epochs the other rows train in all (pretraining + joint), so every row of Table 4 trains as long."""
+    ``gcn_steps`` scaled by the dataset's batches per epoch over the reference's (at least 1); the
+    reconstruction-only ConvAE pretrains for the epochs the other rows train in all (pretraining + joint), so
+    every row of Table 4 trains as long."""
     method, extra = OWN_ROWS[row]
     if method != "sddecc":
         return method, dict(extra)
@@ -618,8 +619,9 @@ def gcn_ratio_note(runs: list[dict]) -> str:
              f"is refreshed {batches / batches_per_epoch('usps'):.1f} times less often on {reference} "
              f"({default.gcn_steps} per {batches}) than on USPS ({default.gcn_steps} per {batches_per_epoch('usps')}),"
              f" and on {reference} SDDECC scores under ConvAE at the estimator's schedule (the last line below). "
-             f"The rows *..., as few GCN steps per DDECN step as on {reference}* train as their base row with gcn_steps scaled by the batches "
-             "per epoch (at least 1), everything else the same, to test that one difference on USPS:\n"]
+             f"The rows *..., as few GCN steps per DDECN step as on {reference}* train as their base row with "
+             "gcn_steps scaled by the batches per epoch (at least 1), everything else the same, to test that one "
+             "difference on USPS:\n"]
     for row, variant in ran.items():
         base = GCN_RATIO_ROWS[row]
         for dataset, mine in variant.items():
