@@ -613,6 +613,7 @@ def gcn_ratio_note(runs: list[dict]) -> str:
     default, reference = make_method("sddecc"), STEP_REFERENCE.upper()
     batches = batches_per_epoch(STEP_REFERENCE)
     acc = {(r["dataset"], r["method"], r["seed"]): r["acc"] for r in runs}
+    unexplained: list[str] = []  # datasets where the seldom-updated GCN did not score under its base row
     lines = [f"## GCN steps per DDECN step: as on USPS or as on {reference}\n",
              f"Joint training alternates an epoch of N/B mini-batch DDECN steps, with L_c's target Y held at the "
              f"GCN's last output, and gcn_steps = {default.gcn_steps} full-batch GCN steps. Per DDECN step the GCN "
@@ -631,6 +632,13 @@ def gcn_ratio_note(runs: list[dict]) -> str:
             seeds = [r["seed"] for r in mine]
             other, bare = seed_runs(runs, base, dataset, seeds), seed_runs(runs, "convae_mi_steps", dataset, seeds)
             lines += beside_default(runs, dataset, mine, names, base)
+            gain = paired_gain(acc, dataset, base, row)
+            if gain:
+                within = gain[2] is not None and abs(gain[1]) <= gain[2]
+                lines.append(f"- Seed-paired, {names[0]} against {names[1]}: {gain_text(gain)}"
+                             + (" (within the spread)." if within else "."))
+                if within or gain[1] >= 0:
+                    unexplained.append(dataset)
             if bare:
                 mine_seeds = {k: v for k, v in acc.items() if k[2] in seeds}
                 gains = [gain_text(paired_gain(mine_seeds, dataset, "convae_mi_steps", high)) for high in (row, base)]
@@ -639,11 +647,12 @@ def gcn_ratio_note(runs: list[dict]) -> str:
                              f"seed-paired, SDDECC {names[0]} {gains[0]}, {names[1]} {gains[1]}.")
             agreement = [[r["code"]["final_agreement"] for r in rec if "final_agreement" in r.get("code", {})]
                          for rec in (mine, other)]
-            if all(agreement):
+            shares = [f"{mean_std([100 * a for a in share], 1)}% {name}" for share, name in zip(agreement, names)
+                      if share]
+            if shares:
                 lines.append("- The read-out (argmax Y) agrees with the DDECN's own posterior at the final model "
-                             f"(label-free, `code.final_agreement`) on {mean_std([100 * a for a in agreement[0]], 1)}"
-                             f"% of the images {names[0]}, {mean_std([100 * a for a in agreement[1]], 1)}% "
-                             f"{names[1]}.")
+                             f"(label-free, `code.final_agreement`, the seeds that recorded it) on the images: "
+                             f"{', '.join(shares)}.")
             lines += objective_line(mine, other, names, "- ")
             lines += trajectory_line(mine, names[0]) + trajectory_line(other, names[1])
             lines.append(f"- {mean_std([r['time'] for r in mine], 0)} s against "
@@ -655,7 +664,10 @@ def gcn_ratio_note(runs: list[dict]) -> str:
                      f"steps per {batches} DDECN steps), seeds {seed_list(gain[0])}: SDDECC "
                      f"{mean_std([r['acc'] for r in full], 4)} against ConvAE (no MI, no GCN) "
                      f"{mean_std([r['acc'] for r in bare], 4)}; seed-paired, SDDECC {gain_text(gain)}.")
-    return "\n".join([*lines, f"\nThe estimator keeps gcn_steps = {default.gcn_steps}; these figures test one "
+    verdict = (f"\nOn {', '.join(unexplained)}, a GCN refreshed as seldom per DDECN step as on {reference} does not "
+               "score under the one refreshed as often as the estimator's schedule does there, so the stale target "
+               f"alone does not explain what the GCN costs on {reference}. " if unexplained else "\n")
+    return "\n".join([*lines, f"{verdict}The estimator keeps gcn_steps = {default.gcn_steps}; these figures test one "
                        f"explanation of the gap on {reference} and chose nothing.\n"])
 
 
