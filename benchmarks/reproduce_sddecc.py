@@ -639,9 +639,10 @@ def gcn_ratio_note(runs: list[dict]) -> str:
                              + (" (within the spread)." if within else "."))
                 if within or gain[1] >= 0:
                     unexplained.append(dataset)
-            if bare:
-                mine_seeds = {k: v for k, v in acc.items() if k[2] in seeds}
-                gains = [gain_text(paired_gain(mine_seeds, dataset, "convae_mi_steps", high)) for high in (row, base)]
+            mine_seeds = {k: v for k, v in acc.items() if k[2] in seeds}
+            gains = [paired_gain(mine_seeds, dataset, "convae_mi_steps", high) for high in (row, base)]
+            if all(gains):  # both rows have seeds that the row without the GCN ran
+                gains = [gain_text(g) for g in gains]
                 lines.append(f"- Without the GCN ({ROW_NAMES['convae_mi_steps']}), seeds "
                              f"{', '.join(str(r['seed']) for r in bare)}: ACC {mean_std([r['acc'] for r in bare], 4)}; "
                              f"seed-paired, SDDECC {names[0]} {gains[0]}, {names[1]} {gains[1]}.")
