@@ -634,10 +634,9 @@ def gcn_ratio_note(runs: list[dict]) -> str:
             lines += beside_default(runs, dataset, mine, names, base)
             gain = paired_gain(acc, dataset, base, row)
             if gain:
-                within = gain[2] is not None and abs(gain[1]) <= gain[2]
                 lines.append(f"- Seed-paired, {names[0]} against {names[1]}: {gain_text(gain)}"
-                             + (" (within the spread)." if within else "."))
-                if within or gain[1] >= 0:
+                             + (" (within the spread)." if within_spread(gain) else "."))
+                if within_spread(gain) or gain[1] >= 0:
                     unexplained.append(dataset)
             mine_seeds = {k: v for k, v in acc.items() if k[2] in seeds}
             gains = [paired_gain(mine_seeds, dataset, "convae_mi_steps", high) for high in (row, base)]
@@ -750,6 +749,11 @@ def gain_text(gain: tuple[list[int], float, float | None, int]) -> str:
             f"seed{'s' if len(seeds) > 1 else ''}")
 
 
+def within_spread(gain: tuple[list[int], float, float | None, int]) -> bool:
+    """Whether :func:`paired_gain`'s mean gain is no larger, either way, than its std (False for one seed)."""
+    return gain[2] is not None and abs(gain[1]) <= gain[2]
+
+
 def backbone_note(runs: list[dict]) -> str:
     """The section on DeepCluster's convolutional backbone against the default MLP ("" before it ran)."""
     conv = runs_by_dataset(runs, "deepcluster_conv")
@@ -790,9 +794,9 @@ def ordering_checks(runs: list[dict], rows: dict[str, str] | None = None) -> lis
             gain = paired_gain(acc, dataset, rows.get(low, low), rows.get(high, high))
             if gain is None:
                 continue
-            seeds, mean, std, _ = gain
+            seeds, mean = gain[:2]
             verdict = "holds" if mean > 0 else "does not hold"
-            if std is not None and abs(mean) <= std:
+            if within_spread(gain):
                 verdict += " (within the spread)"
             paper = PAPER[(dataset, high)][0] - PAPER[(dataset, low)][0]
             checks.append(f"  - {ROW_NAMES[low]} < {ROW_NAMES[high]}: {verdict}, {gain_text(gain)} "
