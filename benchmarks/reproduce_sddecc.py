@@ -107,8 +107,10 @@ OWN_ROWS = {
 # rows that are a row of the tables on the estimator's own schedule (30 + 50 epochs) where SDDECC_EPOCHS shortens
 # it (MNIST, Fashion-MNIST), to measure what the shorter schedule costs (see ``row_params``) -> that row: ConvAE, the
 # cheapest row with the Gaussian encoder and L_c (about a third of SDDECC's time), and SDDECC (MNIST seed 0:
-# 7,213 s on one core); --only convae_long, --only sddecc_long
-LONG_ROWS = {"convae_long": "convae", "sddecc_long": "sddecc"}
+# 7,213 s on one core), then the two other ablations, so that Table 4 has all its rows on that schedule; --only
+# convae_long, --only sddecc_long, --only convae_mi_long, --only convae_gcn_long
+LONG_ROWS = {"convae_long": "convae", "sddecc_long": "sddecc", "convae_mi_long": "convae_mi",
+             "convae_gcn_long": "convae_gcn"}
 # rows that are a row of the tables trained for as many optimiser steps as the estimator's 30 + 50 epochs make on
 # STEP_REFERENCE (MNIST, 274 batches of 256 per epoch): on USPS (37 batches per epoch) 222 + 370 epochs (see
 # ``row_params``). The estimator's schedule was set on USPS, where its loss is still falling at 30 + 50 epochs
@@ -137,19 +139,6 @@ READINGS = ("sddecc", "sddecc_lc_sum")  # the default and the literal L_c of Eq.
 # "P + E": the tables' schedule on the 70,000-image datasets and the estimator's own, for the tables' titles
 _SHORT, _OWN = ("{pretrain_epochs} + {epochs}".format(**schedule) for schedule in (
     next(iter(SDDECC_EPOCHS.values())), make_method("sddecc").get_params()))
-# tables of one variant beside the default, shown on the datasets where the variant (the last row) ran
-VARIANTS = (("Readings of Eq. 19: L_c averaged over the latent dimensions (default) or summed", READINGS),
-            ("Joint training: alternating block steps (default) or end to end", ("sddecc", "sddecc_e2e")),
-            ("Weights of Eq. 19: the text's (default) or the Deep InfoMax code's", ("sddecc", "sddecc_dim_weights")),
-            ("DeepCluster's backbone: the MLP (default) or convolutional", ("deepcluster", "deepcluster_conv")),
-            ("Width of the code: d = 10 (default) or 20", ("sddecc", "sddecc_latent20")),
-            *((f"Schedule of {name} on the 70,000-image datasets: {_SHORT} epochs (the tables') or {_OWN} (the "
-               "estimator's)", (LONG_ROWS[row], row)) for row, name in (("convae_long", "ConvAE"),
-                                                                         ("sddecc_long", "SDDECC"))),
-            (f"Table 4 trained for as many optimiser steps as {STEP_REFERENCE.upper()}'s {_OWN} epochs",
-             tuple(STEP_ROWS)),
-            (f"GCN steps per DDECN step: the estimator's (default) or as few as on {STEP_REFERENCE.upper()}, beside "
-             "ConvAE+MI (no GCN)", ("convae_mi_steps", *GCN_RATIO_ROWS.values(), *GCN_RATIO_ROWS)))
 ROW_NAMES = {"kmeans": "K-means", "ae_kmeans": "AE+K-means", "dec": "DEC", "idec": "IDEC",
              "deepcluster": "DeepCluster", "sdcn": "SDCN", "sddecc": "SDDECC (ConvAE+MI+GCN)",
              "convae": "ConvAE", "convae_mi": "ConvAE+MI", "convae_gcn": "ConvAE+GCN",
@@ -160,9 +149,25 @@ ROW_NAMES = {"kmeans": "K-means", "ae_kmeans": "AE+K-means", "dec": "DEC", "idec
              "deepcluster_conv": "DeepCluster, convolutional backbone",
              "sddecc_latent20": "SDDECC, d = 20",
              "convae_long": f"ConvAE, {_OWN} epochs", "sddecc_long": f"SDDECC, {_OWN} epochs",
+             "convae_mi_long": f"ConvAE+MI, {_OWN} epochs", "convae_gcn_long": f"ConvAE+GCN, {_OWN} epochs",
              "convae_steps": "ConvAE, MNIST's steps", "convae_mi_steps": "ConvAE+MI, MNIST's steps",
              "convae_gcn_steps": "ConvAE+GCN, MNIST's steps", "sddecc_steps": "SDDECC, MNIST's steps",
              "sddecc_steps_gcn": "SDDECC, MNIST's steps, as few GCN steps per DDECN step as on MNIST"}
+# tables of one variant beside the default, shown on the datasets where the variant (the last row) ran
+VARIANTS = (("Readings of Eq. 19: L_c averaged over the latent dimensions (default) or summed", READINGS),
+            ("Joint training: alternating block steps (default) or end to end", ("sddecc", "sddecc_e2e")),
+            ("Weights of Eq. 19: the text's (default) or the Deep InfoMax code's", ("sddecc", "sddecc_dim_weights")),
+            ("DeepCluster's backbone: the MLP (default) or convolutional", ("deepcluster", "deepcluster_conv")),
+            ("Width of the code: d = 10 (default) or 20", ("sddecc", "sddecc_latent20")),
+            *((f"Schedule of {ROW_NAMES[row].removesuffix(f', {_OWN} epochs')} on the 70,000-image datasets: "
+               f"{_SHORT} epochs (the tables') or {_OWN} (the estimator's)", (base, row))
+              for row, base in LONG_ROWS.items()),
+            (f"Table 4 on the 70,000-image datasets on the estimator's {_OWN} epochs",
+             ("convae_long", "convae_mi_long", "convae_gcn_long", "sddecc_long")),
+            (f"Table 4 trained for as many optimiser steps as {STEP_REFERENCE.upper()}'s {_OWN} epochs",
+             tuple(STEP_ROWS)),
+            (f"GCN steps per DDECN step: the estimator's (default) or as few as on {STEP_REFERENCE.upper()}, beside "
+             "ConvAE+MI (no GCN)", ("convae_mi_steps", *GCN_RATIO_ROWS.values(), *GCN_RATIO_ROWS)))
 # Fu et al. 2021, Tables 3 and 4: ACC, NMI (ARI and F1 are not reported), in %
 _PAPER_ACC_NMI = {
     "kmeans": ((66.82, 62.70), (53.22, 50.04), (47.42, 51.20)),
