@@ -133,7 +133,7 @@ OWN_ROWS.update({row: OWN_ROWS[base] for row, base in GCN_RATIO_ROWS.items()})
 SDDECC_EPOCHS = {"mnist": {"pretrain_epochs": 10, "epochs": 20}, "fashion-mnist": {"pretrain_epochs": 10, "epochs": 20}}
 TABLE3 = ("kmeans", "ae_kmeans", "dec", "idec", "deepcluster", "sdcn", "sddecc")
 TABLE4 = ("convae_rec", "convae", "convae_mi", "convae_gcn", "sddecc")
-# the fields of a record superseded by --rerun that the new record keeps under "replaces"
+# the fields of a record superseded by --rerun that the new record keeps under "replaces" (with its ``run_device``)
 REPLACED_FIELDS = ("acc", "nmi", "ari", "f1", "time", "code_version", "torch_threads")
 READINGS = ("sddecc", "sddecc_lc_sum")  # the default and the literal L_c of Eq. 19
 # "P + E": the tables' schedule on the 70,000-image datasets and the estimator's own, for the tables' titles
@@ -297,9 +297,11 @@ def fit_and_record(model, data, dataset: str, label: str, estimator: str, seed: 
                      **scores, **code, "clusters_found": len(set(model.labels_.tolist())),
                      "time": elapsed, "epochs_run": len(model.history_), "config": repr(model),
                      "full_config": model_config(model), "peak_rss_mib": peak_rss_mib(), "versions": env,
+                     "device": device_label(model.get_params().get("device")),
                      BEST_EPOCH_KEY: best_epoch_acc(model.history_), MONITOR_KEY: monitored_acc(model.history_),
                      **({"resumed": resumed} if resumed else {}),
-                     **({"replaces": {k: replaces.get(k) for k in REPLACED_FIELDS}} if replaces else {})})
+                     **({"replaces": {**{k: replaces.get(k) for k in REPLACED_FIELDS}, "device": run_device(replaces)}}
+                        if replaces else {})})
     drop_checkpoint(name)  # recorded: the checkpoint is not needed any more
     print(f"{dataset} {label} seed {seed}: " + " ".join(f"{k}={v:.4f}" for k, v in scores.items())
           + f" ({elapsed:.0f}s)" + (f"; the record it replaces: acc={replaces['acc']:.4f}" if replaces else ""),
@@ -570,8 +572,10 @@ def schedule_section(runs: list[dict], rows: dict[str, str], title: str, intro: 
             lines += trajectory_line(mine, names[0]) + trajectory_line(default, names[1])
             nmi, time = ([mean_std([r[key] for r in rec], digits) for rec in (mine, default)]
                          for key, digits in (("nmi", 4), ("time", 0)))
-            lines.append(f"- NMI {nmi[0]} {names[0]} against {nmi[1]} {names[1]}; {time[0]} s against {time[1]} s "
-                         "per run.")
+            where = [", ".join(dict.fromkeys(map(device_name, rec))) for rec in (mine, default)]
+            on = [f" ({w})" if where[0] != where[1] else "" for w in where]
+            lines.append(f"- NMI {nmi[0]} {names[0]} against {nmi[1]} {names[1]}; {time[0]} s{on[0]} against "
+                         f"{time[1]} s{on[1]} per run.")
     return "\n".join([*lines, closing])
 
 
@@ -668,10 +672,14 @@ def gcn_ratio_note(runs: list[dict]) -> str:
         lines.append(f"- {STEP_REFERENCE}, {epochs_name(STEP_REFERENCE, 'sddecc_long')} ({default.gcn_steps} GCN "
                      f"steps per {batches} DDECN steps), seeds {seed_list(gain[0])}: SDDECC "
                      f"{mean_std([r['acc'] for r in full], 4)} against ConvAE (no MI, no GCN) "
-                     f"{mean_std([r['acc'] for r in bare], 4)}; seed-paired, SDDECC {gain_text(gain)}.")
+                     f"{mean_std([r['acc'] for r in bare], 4)}; seed-paired, SDDECC {gain_text(gain)}"
+                     + (" (within the spread)." if within_spread(gain) else "."))
+    settled = gain is not None and gain[1] < 0 and not within_spread(gain)  # SDDECC under ConvAE beyond the spread
     verdict = (f"\nOn {', '.join(unexplained)}, a GCN refreshed as seldom per DDECN step as on {reference} does not "
                "score under the one refreshed as often as the estimator's schedule does there, so the stale target "
-               f"alone does not explain what the GCN costs on {reference}. " if unexplained else "\n")
+               f"alone does not explain " + (f"what the GCN costs on {reference}. " if settled else
+                                             f"a gap on {reference}, where the gap is itself within the spread of its "
+                                             "seeds (the last line). ") if unexplained else "\n")
     return "\n".join([*lines, f"{verdict}The estimator keeps gcn_steps = {default.gcn_steps}; these figures test one "
                        f"explanation of the gap on {reference} and chose nothing.\n"])
 
@@ -840,6 +848,33 @@ def steps_ordering_note(runs: list[dict]) -> str:
                       "seed-paired; the paper's gains are its Table 4's:\n", *lines, ""])
 
 
+def long_ordering_note(runs: list[dict]) -> str:
+    """Table 4's ordering checked as :func:`ordering_note` does, on the rows trained on the estimator's own schedule
+    where the tables shorten it (``LONG_ROWS``), with how far their runs moved when made again on another device
+    (``--rerun``); "" before any pair of them ran."""
+    lines = ordering_checks(runs, {base: row for row, base in LONG_ROWS.items()})
+    if not lines:
+        return ""
+    model = make_method("sddecc")
+    schedule = f"{model.pretrain_epochs} + {model.epochs}"
+    lines = [f"## Table 4's ordering on the estimator's {schedule} epochs, seed by seed\n",
+             f"The same pairs as *Table 4's ordering* above, each row trained on the estimator's {schedule} epochs "
+             f"(the rows *..., {schedule} epochs*) where the tables shorten the schedule, seed-paired; the paper's "
+             "gains are its Table 4's:\n", *lines]
+    moved = [r for r in runs if r["method"] in LONG_ROWS and r.get("replaces")
+             and run_device(r) != r["replaces"].get("device", run_device(r))]
+    if moved:
+        changes = [100 * (r["acc"] - r["replaces"]["acc"]) for r in moved]
+        devices = " and on ".join(sorted({device_name(rec) for r in moved for rec in (r["replaces"], r)}))
+        lines.append(f"\nThe same seed of the same row made on {devices} (*Runs made again* below; {len(moved)} runs) "
+                     f"moved by {min(changes):+.1f} to {max(changes):+.1f} points of ACC, "
+                     f"{mean_std([abs(c) for c in changes], 1)} in size. Every random draw comes from one CPU "
+                     "generator, the same on either device, so floating-point rounding alone (other kernels, other "
+                     "summation orders) moves a run that far; a pair whose gain is within that distance is not "
+                     "settled by these seeds.")
+    return "\n".join([*lines, ""])
+
+
 def objective_line(mine: list[dict], default: list[dict], names: tuple[str, str], indent: str = "") -> list[str]:
     """A line (none where no seed has both) comparing, label-free, the value of Eq. 19 without the MI terms that
     the runs ``mine`` and ``default`` reached at their final models (``code.objective``) on the seeds both ran.
@@ -885,11 +920,37 @@ def joint_note(runs: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def device_label(device) -> str:
+    """``"cpu"``, or the CUDA device an estimator's ``device`` setting resolves to with its name
+    (``"cuda (NVIDIA H200)"``): what a record keeps as its ``device``."""
+    import torch
+
+    from graphclust.base import check_device
+
+    resolved = check_device(device)
+    return "cpu" if resolved.type == "cpu" else f"{resolved.type} ({torch.cuda.get_device_name(resolved)})"
+
+
+def run_device(record: dict) -> str:
+    """The device a record was made on: its ``device`` (:func:`device_label`), else its settings' (older records;
+    those without ``full_config`` were all made on the CPU), with torch's version where it is not the CPU."""
+    device = str(record.get("device") or (record.get("full_config") or {}).get("device", "cpu"))
+    torch_version = (record.get("versions") or {}).get("torch")
+    return device if device == "cpu" or not torch_version else f"{device}, torch {torch_version}"
+
+
+def device_name(record: dict) -> str:
+    """What to call a record's device in the text: ``"CPU"``, or the GPU's name (``"NVIDIA H200"``) where recorded,
+    else its device (``"cuda"``)."""
+    device = run_device(record).split(",")[0]
+    return "CPU" if device == "cpu" else device.partition(" (")[2].removesuffix(")") or device
+
+
 def made_under(record: dict) -> str:
     """"code 1c49b15a0b2d, 1 thread, 83 s": what a record says of how it was made (older records
-    lack the code version or the thread count)."""
-    threads = record.get("torch_threads")
-    return (f"code {record.get('code_version') or 'unrecorded'}, "
+    lack the code version or the thread count), with the device where it is not the CPU."""
+    threads, device = record.get("torch_threads"), run_device(record)
+    return (f"code {record.get('code_version') or 'unrecorded'}, " + ("" if device == "cpu" else f"{device}, ")
             + ("" if threads is None else f"{threads} thread{'s' if threads > 1 else ''}, ")
             + f"{record['time']:.0f} s")
 
@@ -954,6 +1015,26 @@ code not yet committed), and records now keep both (`code_version`, `torch_threa
 the order of floating-point sums, hence the last bits of every step. ConvAE+MI moves by a fraction of a point.
 DeepCluster moves by up to 14 points: it feeds each epoch's k-means labels back as its targets, so a rounding
 difference that moves one image across a k-means boundary changes every later epoch."""
+
+
+def gpu_rows_note(runs: list[dict]) -> str:
+    """A paragraph naming, per dataset and GPU, the rows with runs made on a GPU (their time per run does not compare
+    with the CPU rows'), with how the H200 runs were made; "" when every run was on the CPU."""
+    on_gpu: dict[tuple[str, str], list[str]] = {}
+    for run in runs:
+        if device_name(run) != "CPU":
+            on_gpu.setdefault((run["dataset"], device_name(run)), []).append(ROW_NAMES[run["method"]])
+    if not on_gpu:
+        return ""
+    return ("Rows run on a GPU, whose s / run does not compare with the CPU rows' (one core per run): "
+            + "; ".join(f"{d} on {name}: {', '.join(f'*{row}*' for row in dict.fromkeys(rows))}"
+                        for (d, name), rows in on_gpu.items())
+            + "." + (H200_RUNS if any(name == "NVIDIA H200" for _, name in on_gpu) else "") + "\n")
+
+
+H200_RUNS = (" The runs on the NVIDIA H200 were made on 2026-12-04, six at a time on the one GPU (CUDA MPS, two CPU "
+             "threads each, torch 2.11.0+cu130), each on the same kNN graph of the raw images, built once on the CPU "
+             "by the same exact faiss search and read from a file by the six processes.")
 
 
 def settings_changed(runs: list[dict]) -> list[str]:
@@ -1037,6 +1118,8 @@ def write_tables(datasets) -> str:
         parts.append("Rows from the grid (`graphclust bench`, `reproduction.jsonl`; the same protocol, its own "
                      "seeds' shared autoencoder, so not the same runs as `reproduce_baselines.py` would make): "
                      + "; ".join(f"{d}: {', '.join(dict.fromkeys(rows))}" for d, rows in from_grid.items()) + ".\n")
+    if gpu_rows_note(runs):
+        parts.append(gpu_rows_note(runs))
     changed = settings_changed(runs)
     if changed:
         parts.append("## Runs made under other settings\n\n" + "\n".join(changed) + "\n")
@@ -1044,7 +1127,8 @@ def write_tables(datasets) -> str:
               file=sys.stderr, flush=True)
     for note in (ordering_note(runs), mi_note(runs), strategy1_note(runs), readings_note(runs), joint_note(runs),
                  weights_note(runs), latent_note(runs), schedule_note(runs), steps_note(runs),
-                 steps_ordering_note(runs), gcn_ratio_note(runs), backbone_note(runs), reruns_note(runs)):
+                 steps_ordering_note(runs), long_ordering_note(runs), gcn_ratio_note(runs), backbone_note(runs),
+                 reruns_note(runs)):
         if note:  # "" where nothing has run for it yet
             parts.append(note)
     from sddecc_diagnostics import gcn_note  # these import this module

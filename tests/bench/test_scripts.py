@@ -442,7 +442,8 @@ def test_the_gcn_ratio_row_updates_the_gcn_as_seldom_per_ddecn_step_as_on_mnist(
             "+0.0 ± 1.0 points, higher on 1 of 2 seeds.") in note
     assert "on the images: 88.0 ± 2.0% with 1 GCN step per epoch, 94.0 ± 1.0% with 10." in note
     # 1 step - 10 steps: -3, -1 points -> -2.0 ± 1.0, lower beyond the spread: no verdict against the stale target
-    assert "- Seed-paired, with 1 GCN step per epoch against with 10: -2.0 ± 1.0 points, higher on 0 of 2 seeds." in note
+    assert "- Seed-paired, with 1 GCN step per epoch against with 10: -2.0 ± 1.0 points, higher on 0 of 2 " \
+           "seeds." in note
     assert "does not explain" not in note
     assert "4.2500 ± 0.1500 with 1 GCN step per epoch against 4.2500 ± 0.0500 with 10; lower with 1 GCN step " \
            "per epoch on 1 of 2 seeds." in note
@@ -455,6 +456,48 @@ def test_the_gcn_ratio_row_updates_the_gcn_as_seldom_per_ddecn_step_as_on_mnist(
                                                                           (1, 0.75, 1100, 4.1, 0.86)]))
     assert "against with 10: +0.0 ± 1.0 points, higher on 1 of 2 seeds (within the spread)." in note
     assert "On usps, a GCN refreshed as seldom per DDECN step as on MNIST does not score under" in note
+    assert "does not explain what the GCN costs on MNIST. " in note  # MNIST's -7.5 ± 1.5: beyond its spread
+    # MNIST's SDDECC seed 1 at 0.86: SDDECC - ConvAE -9, +2 points -> -3.5 ± 5.5, a gap within its spread
+    runs = [dict(r, acc=0.86) if (r["method"], r["seed"]) == ("sddecc_long", 1) else r for r in runs]
+    note = script.gcn_ratio_note(runs + rows("sddecc_steps_gcn", "usps", [(0, 0.78, 1000, 4.4, 0.90),
+                                                                          (1, 0.75, 1100, 4.1, 0.86)]))
+    assert "seed-paired, SDDECC -3.5 ± 5.5 points, higher on 1 of 2 seeds (within the spread).\n" in note
+    assert ("does not explain a gap on MNIST, where the gap is itself within the spread of its seeds (the last "
+            "line).") in note
+
+
+def test_table_4s_ordering_on_the_estimators_schedule_and_its_runs_made_on_another_device(script):
+    def run(method, seed, acc, device=None, replaces=None):
+        return {"dataset": "mnist", "method": method, "seed": seed, "acc": acc, "nmi": 0.7, "ari": 0.6, "f1": 0.7,
+                "time": 100.0, "versions": {"torch": "2.11.0+cu130" if device else "2.13.0+cpu"},
+                **({"device": device} if device else {}), **({"replaces": replaces} if replaces else {})}
+
+    gpu = "cuda (NVIDIA H200)"
+    runs = [run("convae", 0, 0.9), run("convae_mi", 0, 0.1)]  # the tables' rows: not in this note
+    assert script.long_ordering_note(runs) == "" and script.gpu_rows_note(runs) == ""
+    runs += [run("convae_long", 0, 0.80, gpu, {"acc": 0.86, "device": "cpu", "time": 2000.0}),
+             run("convae_long", 1, 0.84, gpu, {"acc": 0.83, "device": "cpu", "time": 2100.0}),
+             run("convae_mi_long", 0, 0.78, gpu), run("convae_mi_long", 1, 0.85, gpu)]
+    note = script.long_ordering_note(runs)
+    # ConvAE+MI - ConvAE at 30 + 50: -2, +1 points -> -0.5 ± 1.5
+    assert ("  - ConvAE < ConvAE+MI: does not hold (within the spread), -0.5 ± 1.5 points, higher on 1 of 2 seeds "
+            "(0, 1); paper +5.9.") in note
+    assert "ConvAE+GCN" not in note  # not run on this schedule
+    # the reruns moved by -6 and +1 points: sizes 6, 1 -> 3.5 ± 2.5
+    assert ("The same seed of the same row made on CPU and on NVIDIA H200 (*Runs made again* below; 2 runs) moved by "
+            "-6.0 to +1.0 points of ACC, 3.5 ± 2.5 in size.") in note
+    # the device a record was made on, where the text names it; older records without one were made on the CPU
+    assert [script.device_name(r) for r in (runs[0], runs[2], {"full_config": {"device": "cuda"}})] == \
+        ["CPU", "NVIDIA H200", "cuda"]
+    assert script.made_under(runs[2]) == "code unrecorded, cuda (NVIDIA H200), torch 2.11.0+cu130, 100 s"
+    assert script.made_under({**runs[0], "torch_threads": 1}) == "code unrecorded, 1 thread, 100 s"
+    assert script.device_label("cpu") == "cpu"
+    assert script.gpu_rows_note(runs) == (
+        "Rows run on a GPU, whose s / run does not compare with the CPU rows' (one core per run): mnist on NVIDIA "
+        "H200: *ConvAE, 30 + 50 epochs*, *ConvAE+MI, 30 + 50 epochs*." + script.H200_RUNS + "\n")
+    # the time of rows made on other devices is named by its device
+    runs = [dict(r, code={"objective": 7.0, "rate_nats": 20.0, "active_dims": 10, "rec_explained": 0.8}) for r in runs]
+    assert "; 100 ± 0 s (NVIDIA H200) against 100 s (CPU) per run." in script.schedule_note(runs)  # 1 CPU seed
 
 
 def test_reruns_that_did_not_reproduce_are_summed_up_per_row(script):
@@ -502,7 +545,8 @@ def test_a_rerun_supersedes_the_record_and_says_whether_it_reproduced(script, tm
     assert f"the record it replaces: acc={first['acc']:.4f}" in capsys.readouterr().out
     old, new = records(tmp_path / "sddecc.jsonl")
     kept = ("acc", "nmi", "ari", "f1", "time", "code_version", "torch_threads")  # spelt out, not the script's tuple
-    assert new["replaces"] == {k: first[k] for k in kept}
+    assert new["replaces"] == {**{k: first[k] for k in kept}, "device": "cpu"}  # with the device it was made on
+    assert new["device"] == first["device"] == "cpu"
     assert new["code_version"] == first["code_version"] == script.code_version()  # every record says its code
     assert new["torch_threads"] == first["torch_threads"] == torch.get_num_threads()  # ... and its thread count
     assert new["acc"] == first["acc"] and new["code"] == first["code"]  # one thread, same seed: the same run
