@@ -121,7 +121,8 @@ STEP_ROWS = {"convae_steps": "convae", "convae_mi_steps": "convae_mi", "convae_g
 STEP_REFERENCE = "mnist"
 # rows that are a STEP_ROWS row with the GCN updated as seldom, per DDECN step, as the estimator's schedule updates it
 # on STEP_REFERENCE: gcn_steps full-batch GCN steps follow every epoch of N/B DDECN steps, 10 per 37 on USPS but
-# 10 per 274 on MNIST, where SDDECC at 30 + 50 epochs scores 8 points under ConvAE (*Schedule* in sddecc.md). On
+# 10 per 274 on MNIST, where SDDECC at 30 + 50 epochs scored 8 points under ConvAE on the CPU's two seeds (made
+# again on a GPU, with a third seed, the gap is within its spread: *GCN steps per DDECN step* in sddecc.md). On
 # USPS gcn_steps = 10 · 37 / 274 = 1.35 -> 1 (the fewest); see ``row_params``; --only sddecc_steps_gcn
 GCN_RATIO_ROWS = {"sddecc_steps_gcn": "sddecc_steps"}
 OWN_ROWS.update({row: OWN_ROWS[base] for row, base in {**LONG_ROWS, **STEP_ROWS}.items()})
@@ -628,7 +629,7 @@ def gcn_ratio_note(runs: list[dict]) -> str:
              f"GCN's last output, and gcn_steps = {default.gcn_steps} full-batch GCN steps. Per DDECN step the GCN "
              f"is refreshed {batches / batches_per_epoch('usps'):.1f} times less often on {reference} "
              f"({default.gcn_steps} per {batches}) than on USPS ({default.gcn_steps} per {batches_per_epoch('usps')}),"
-             f" and on {reference} SDDECC scores under ConvAE at the estimator's schedule (the last line below). "
+             f" and the last line below sets SDDECC beside ConvAE on {reference} at the estimator's schedule. "
              f"The rows *..., as few GCN steps per DDECN step as on {reference}* train as their base row with "
              "gcn_steps scaled by the batches per epoch (at least 1), everything else the same, to test that one "
              "difference on USPS:\n"]
