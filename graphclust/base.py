@@ -202,10 +202,13 @@ class BaseClusterer:
         """The graph a graph method runs on: the input's edges, or a kNN graph built from ``x``.
 
         kNN settings come from ``data.graph_recipe`` (set by catalog loaders, e.g. USPS:
-        k=3, heat) unless the estimator sets ``n_neighbors``; an empty graph is an error.
+        k=3, heat) unless the estimator sets ``n_neighbors``; an empty graph is an error. With
+        ``$GRAPHCLUST_GRAPH_CACHE`` set, a built graph is stored there and read back by later fits
+        of the same features and settings (:mod:`graphclust.graphs.cache`).
         """
+        from .graphs.cache import cached_knn_graph
         from .graphs.inputs import validate_graph
-        from .graphs.knn import DEFAULT_NEIGHBORS, knn_graph
+        from .graphs.knn import DEFAULT_NEIGHBORS
 
         if data.edge_index is not None:
             edge_index, edge_weight = data.edge_index, data.edge_weight
@@ -215,6 +218,7 @@ class BaseClusterer:
             if k is not None:
                 recipe["n_neighbors"] = k
             recipe.setdefault("n_neighbors", DEFAULT_NEIGHBORS)
-            edge_index, edge_weight = knn_graph(data.x, random_state=ctx.seed(), **recipe)
+            edge_index, edge_weight = cached_knn_graph(data.x, random_state=ctx.seed(), verbose=ctx.verbose,
+                                                       **recipe)
         validate_graph(edge_index, data.num_nodes)
         return edge_index, edge_weight

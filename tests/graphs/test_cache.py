@@ -1,0 +1,84 @@
+"""The kNN graph disk cache: a stored graph comes back for the same features and settings only."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from graphclust.graphs import cache
+from graphclust.graphs.cache import CACHE_ENV, cached_knn_graph, graph_cache_dir
+from graphclust.graphs.knn import knn_graph
+from graphclust.models.sddecc import SDDECC
+
+
+@pytest.fixture
+def points():
+    return torch.as_tensor(np.random.default_rng(0).normal(size=(60, 5)), dtype=torch.float32)
+
+
+@pytest.fixture
+def builds(monkeypatch):
+    """The calls that reached the real builder."""
+    calls = []
+
+    def counting(x, **kwargs):
+        calls.append(kwargs)
+        return knn_graph(x, **kwargs)
+
+    monkeypatch.setattr(cache, "knn_graph", counting)
+    return calls
+
+
+def test_a_stored_graph_is_read_back_for_the_same_features_and_settings(points, tmp_path, builds):
+    first = cached_knn_graph(points, cache_dir=tmp_path, n_neighbors=3, random_state=1)
+    again = cached_knn_graph(points, cache_dir=tmp_path, n_neighbors=3, random_state=2)  # exact: seed ignored
+    assert len(builds) == 1 and len(list(tmp_path.glob("knn_*.pt"))) == 1
+    for a, b, c in zip(first, again, knn_graph(points, n_neighbors=3)):
+        assert torch.equal(a, b) and torch.equal(a, c)
+    cached_knn_graph(points, cache_dir=tmp_path, n_neighbors=4)  # another k
+    cached_knn_graph(points + 1e-3, cache_dir=tmp_path, n_neighbors=3)  # other features
+    cached_knn_graph(points, cache_dir=tmp_path, n_neighbors=3, weight="heat")  # another weight
+    assert len(builds) == 4 and len(list(tmp_path.glob("knn_*.pt"))) == 4
+    assert not list(tmp_path.glob("*.tmp"))  # written under a temporary name, then renamed
+
+
+def test_approximate_search_keys_on_its_seed_and_distances_are_not_cached(points, tmp_path, builds):
+    pytest.importorskip("faiss")
+    for seed in (0, 1, 0):
+        cached_knn_graph(points, cache_dir=tmp_path, n_neighbors=3, backend="faiss-hnsw", random_state=seed)
+    assert len(builds) == 2  # seed 0 read back the second time
+    assert len(cached_knn_graph(points, cache_dir=tmp_path, n_neighbors=3, return_distances=True)) == 3
+    assert len(builds) == 3 and len(list(tmp_path.glob("knn_*.pt"))) == 2
+
+
+def test_an_unreadable_file_is_built_again_and_replaced(points, tmp_path, builds):
+    cached_knn_graph(points, cache_dir=tmp_path, n_neighbors=3)
+    (path,) = tmp_path.glob("knn_*.pt")
+    path.write_bytes(b"not a graph")
+    with pytest.warns(UserWarning, match="unreadable"):
+        edge_index, _ = cached_knn_graph(points, cache_dir=tmp_path, n_neighbors=3)
+    assert torch.equal(edge_index, knn_graph(points, n_neighbors=3)[0]) and len(builds) == 2
+    assert torch.equal(torch.load(path, weights_only=True)["edge_index"], edge_index)
+
+
+def test_no_folder_no_caching(points, monkeypatch, builds):
+    monkeypatch.delenv(CACHE_ENV, raising=False)
+    assert graph_cache_dir() is None
+    cached_knn_graph(points, n_neighbors=3)
+    cached_knn_graph(points, n_neighbors=3)
+    assert len(builds) == 2
+    monkeypatch.setenv(CACHE_ENV, "  ")
+    assert graph_cache_dir() is None
+
+
+def test_an_estimator_reads_its_graph_from_the_folder_of_the_environment(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    x = np.random.default_rng(1).random((40, 16), dtype=np.float32)  # 40 images of 4 x 4
+    settings = dict(n_clusters=2, channels=(2, 4), latent=2, hidden=4, pretrain_epochs=1, gcn_warmup_steps=1,
+                    gcn_steps=1, epochs=1, batch_size=20, n_init=1, random_state=0)
+    first = SDDECC(**settings, verbose=True).fit(x)
+    assert "kNN graph built and stored in" in capsys.readouterr().err
+    again = SDDECC(**settings, verbose=True).fit(x)
+    assert "kNN graph read from" in capsys.readouterr().err
+    assert len(list(tmp_path.glob("knn_*.pt"))) == 1
+    assert np.array_equal(first.labels_, again.labels_)  # the same graph and the same random draws: the same fit
