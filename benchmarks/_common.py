@@ -11,6 +11,7 @@ import torch
 from graphclust.bench.aggregate import format_mean_std, mean_std as aggregate_mean_std
 from graphclust.bench.runner import (BEST_EPOCH_KEY, append_record, fit_resumable, model_config,  # noqa: F401
                                      peak_rss_mib, read_records, reset_peak_rss, status_kib)
+from graphclust.graphs.cache import CACHE_ENV
 from graphclust.runtime import reexec_with_hugepage_malloc
 from graphclust.training.checkpoint import code_version
 
@@ -32,14 +33,19 @@ def run_parser(doc: str | None) -> argparse.ArgumentParser:
                         help="torch intra-op threads (1 per process is fastest when two benchmarks share 2 cores)")
     parser.add_argument("--quiet", action="store_true",
                         help="no per-epoch progress bars (the line each finished run prints stays)")
+    parser.add_argument("--graph-cache", default=None, metavar="DIR",
+                        help="store the kNN graphs the estimators build in DIR and read them back for the next seed, "
+                             "row or process (sets $GRAPHCLUST_GRAPH_CACHE; exact search: one graph for every seed)")
     return parser
 
 
 def parse_run_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
-    """Parse the command line, start again with huge pages for large tensors where that helps
-    (:func:`graphclust.runtime.reexec_with_hugepage_malloc`) and set torch's thread count when
-    --threads is given."""
+    """Parse the command line, point ``$GRAPHCLUST_GRAPH_CACHE`` at --graph-cache when given, start again with
+    huge pages for large tensors where that helps (:func:`graphclust.runtime.reexec_with_hugepage_malloc`) and set
+    torch's thread count when --threads is given."""
     args = parser.parse_args()
+    if args.graph_cache:  # before the re-exec, which keeps the environment
+        os.environ[CACHE_ENV] = str(Path(args.graph_cache).resolve())
     reexec_with_hugepage_malloc()
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -12,7 +12,13 @@ joint epoch; so 10 seeds of four variants do not fit).
     python benchmarks/reproduce_sddecc.py --datasets usps --only sddecc,convae --seeds 5
     python benchmarks/reproduce_sddecc.py --datasets mnist --only convae_gcn --seeds 3 --first-seed 2
 
-(the last runs seed 2 alone, e.g. in a second process while another runs seed 1).
+(the last runs seed 2 alone, e.g. in a second process while another runs seed 1). ``--workers N`` does that
+itself: it runs N runs at a time, each in its own process (log in ``results/logs/``), and writes the tables when
+all are done; with ``--graph-cache DIR`` the kNN graph an estimator builds is built once and read from DIR by
+every later run of the same data (six MNIST runs at a time fit one H200: about 4 min for all six):
+
+    python benchmarks/reproduce_sddecc.py --datasets mnist --only convae_long,sddecc_long --device cuda \
+        --threads 2 --workers 6 --graph-cache /tmp/graphs
 
 Runs go seed by seed (every row gets its first seeds before any row gets its last). Each
 finished run is appended at once to a JSONL file; rerunning skips what is recorded:
@@ -50,9 +56,12 @@ made it); SDDECC builds its own, k = 3 on the raw images, as in the paper.
 """
 from __future__ import annotations
 
+import argparse
 import copy
 import math
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -1143,6 +1152,67 @@ def write_tables(datasets) -> str:
     return text
 
 
+def worker_jobs(todo: dict[tuple[str, int], list[str]]) -> list[tuple[str, int, list[str]]]:
+    """The runs of ``todo`` ((dataset, seed) -> pending rows) as jobs of one process each, seed by seed as the
+    sequential path runs them: (dataset, seed, rows), one row per job except the baselines of a seed, which share
+    one job (they share the seed's pretrained autoencoder)."""
+    jobs = []
+    for (dataset, seed), pending in todo.items():
+        baselines = [row for row in pending if row in BASELINES]
+        if baselines:
+            jobs.append((dataset, seed, baselines))
+        jobs += [(dataset, seed, [row]) for row in pending if row not in BASELINES]
+    return jobs
+
+
+def worker_command(args, dataset: str, seed: int, rows: list[str]) -> list[str]:
+    """The command line of the process that runs one of :func:`worker_jobs`: this script on that dataset, seed and
+    rows, with the parent's device, threads, data root, --quiet and --rerun (--graph-cache reaches it through
+    the environment), and --worker: the parent writes the tables."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--datasets", dataset, "--only", ",".join(rows),
+               "--seeds", str(seed + 1), "--first-seed", str(seed), "--device", args.device]
+    command += ["--data-root", str(args.data_root)] if args.data_root else []
+    command += ["--threads", str(args.threads)] if args.threads else []
+    return command + ["--quiet"] * bool(args.quiet) + ["--rerun"] * bool(args.rerun) + ["--worker"]
+
+
+def run_workers(jobs: list[tuple[str, int, list[str]]], commands: list[list[str]], workers: int, logs: Path,
+                poll: float = 1.0) -> int:
+    """Run ``commands`` (one per job of ``jobs``), ``workers`` at a time, each with its output in
+    ``logs/<dataset>_<rows>_seed<seed>.log``; say when each starts and ends (with the last line of its log).
+    Each process records its runs as it finishes them, so a killed pool loses only the runs in progress, which
+    resume from their checkpoints. Returns how many processes failed."""
+    logs.mkdir(parents=True, exist_ok=True)
+    queue = list(zip(jobs, commands))
+    running: dict[subprocess.Popen, tuple[str, Path, float]] = {}
+    failed = finished = 0
+    try:
+        while queue or running:
+            while queue and len(running) < workers:
+                (dataset, seed, rows), command = queue.pop(0)
+                name = f"{dataset} {', '.join(ROW_NAMES[row] for row in rows)} seed {seed}"
+                log = logs / f"{dataset}_{'+'.join(rows)}_seed{seed}.log"
+                with open(log, "w") as out:
+                    running[subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)] = (name, log, time.time())
+                print(f"[started {len(jobs) - len(queue)}/{len(jobs)}] {name} (log: {log})", flush=True)
+            for process in [p for p in running if p.poll() is not None]:
+                name, log, start = running.pop(process)
+                finished += 1
+                lines = [line for line in log.read_text(errors="replace").replace("\r", "\n").splitlines()
+                         if line.strip()]
+                last = lines[-1] if lines else "(no output)"
+                if process.returncode:
+                    failed += 1
+                    last = f"FAILED (exit {process.returncode}): {last}; see {log}"
+                print(f"[done {finished}/{len(jobs)}, {time.time() - start:.0f} s] {name}: {last}", flush=True)
+            time.sleep(poll if running else 0)
+    except KeyboardInterrupt:
+        for process in running:
+            process.terminate()
+        raise
+    return failed
+
+
 def main() -> None:
     parser = run_parser(__doc__)
     parser.add_argument("--datasets", default=",".join(DATASETS))
@@ -1151,6 +1221,10 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=0,
                         help="start at this seed: runs seeds FIRST_SEED .. SEEDS-1, so that two processes can share "
                              "one row's seeds (default 0)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="run this many runs at a time, each in its own process (its output in "
+                             "results/logs/), e.g. several on one GPU; default 1: one after the other in this process")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # a --workers process: no tables
     parser.add_argument("--rerun", action="store_true",
                         help="run this script's own rows (DeepCluster, SDDECC, ablations) again where recorded: the "
                              "new record supersedes the old one and keeps its scores under 'replaces' (to check a run "
@@ -1175,6 +1249,15 @@ def main() -> None:
     todo = {(dataset, seed): [row for row in rows if (dataset, row, seed) not in done[sources(dataset)[row]]
                               or (dataset, row, seed) in rerun]
             for dataset in datasets for seed in range(args.first_seed, args.seeds or DEFAULT_SEEDS[dataset])}
+    if args.workers < 1:
+        parser.error(f"--workers must be at least 1, got {args.workers}")
+    if args.workers > 1:
+        jobs = worker_jobs({key: pending for key, pending in todo.items() if pending})
+        failed = run_workers(jobs, [worker_command(args, *job) for job in jobs], args.workers, RESULTS / "logs")
+        print(write_tables(DATASETS))
+        if failed:
+            sys.exit(f"{failed} of {len(jobs)} processes failed; their logs are in {RESULTS / 'logs'}")
+        return
     total = sum(row not in BASELINES for pending in todo.values() for row in pending)
     started = 0  # of the ``total`` runs still to do, SDCN's and this script's own rows (baselines print their own)
     for dataset in datasets:
@@ -1203,8 +1286,10 @@ def main() -> None:
                 else:
                     run_own_row(data, dataset, row, seed, files[row], device=args.device, env=env, verbose=verbose,
                                 replaces=previous.get((dataset, row, seed)) if (dataset, row, seed) in rerun else None)
-                write_tables(DATASETS)  # every dataset's rows, not only those run now
-    print(write_tables(DATASETS))
+                if not args.worker:  # a --workers process leaves the tables to its parent
+                    write_tables(DATASETS)  # every dataset's rows, not only those run now
+    if not args.worker:
+        print(write_tables(DATASETS))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ a run killed after a checkpoint resumes there, and the tables are written.
 USPS loader is swapped for 150 of scikit-learn's 8×8 digits and its schedule for a few steps."""
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 import sys
@@ -706,3 +707,38 @@ def test_lambda_sweep_cells_hold_mean_and_std_over_their_seeds(sweep):
             and "the defaults' cell: 0.9000 at λ1 = 0.01, λ2 = 1.5" in section and "reports 79.86" in section)
     paired = section.split("ACC against the defaults on the same seeds")[1].split("NMI:")[0]
     assert "| 0.01 | -40.0 (1) | the defaults | — |" in paired and "| 0.1 | — | — | -65.0 (1) |" in paired
+
+
+def test_worker_jobs_keep_a_seeds_baselines_together_and_pass_the_parents_options(script):
+    todo = {("usps", 0): ["kmeans", "sddecc", "ae_kmeans", "convae"], ("usps", 1): ["sddecc"]}
+    jobs = script.worker_jobs(todo)
+    assert jobs == [("usps", 0, ["kmeans", "ae_kmeans"]), ("usps", 0, ["sddecc"]), ("usps", 0, ["convae"]),
+                    ("usps", 1, ["sddecc"])]
+    args = argparse.Namespace(device="cuda", data_root="/data", threads=2, quiet=True, rerun=False)
+    command = script.worker_command(args, *jobs[3])
+    assert command[0] == sys.executable and command[1].endswith("reproduce_sddecc.py")
+    assert command[2:] == ["--datasets", "usps", "--only", "sddecc", "--seeds", "2", "--first-seed", "1",
+                           "--device", "cuda", "--data-root", "/data", "--threads", "2", "--quiet", "--worker"]
+    args = argparse.Namespace(device="cpu", data_root=None, threads=None, quiet=False, rerun=True)
+    assert script.worker_command(args, *jobs[0])[2:] == ["--datasets", "usps", "--only", "kmeans,ae_kmeans",
+                                                         "--seeds", "1", "--first-seed", "0", "--device", "cpu",
+                                                         "--rerun", "--worker"]
+
+
+def test_workers_run_side_by_side_with_a_log_each_and_failures_counted(script, tmp_path, capsys):
+    # each of the first two waits for the other's flag: both finish only if they run at the same time
+    wait = ("import pathlib, sys, time; d = pathlib.Path(sys.argv[1]); (d / sys.argv[2]).touch(); "
+            "t = time.time() + 60\nwhile not (d / sys.argv[3]).exists() and time.time() < t: time.sleep(0.05)\n"
+            "print('saw', sys.argv[3]); sys.exit(0 if (d / sys.argv[3]).exists() else 3)")
+    commands = [[sys.executable, "-c", wait, str(tmp_path), "a", "b"],
+                [sys.executable, "-c", wait, str(tmp_path), "b", "a"],
+                [sys.executable, "-c", "import sys; print('broken'); sys.exit(2)"]]
+    jobs = [("usps", 0, ["sddecc"]), ("usps", 0, ["convae"]), ("mnist", 1, ["kmeans", "dec"])]
+    assert script.run_workers(jobs, commands, 2, tmp_path / "logs", poll=0.05) == 1
+    assert (tmp_path / "logs" / "usps_sddecc_seed0.log").read_text() == "saw b\n"
+    assert (tmp_path / "logs" / "usps_convae_seed0.log").read_text() == "saw a\n"
+    out = capsys.readouterr().out
+    assert "[started 1/3] usps SDDECC (ConvAE+MI+GCN) seed 0 (log: " in out
+    assert "[started 3/3] mnist K-means, DEC seed 1" in out and "usps ConvAE seed 0: saw a" in out
+    log = tmp_path / "logs" / "mnist_kmeans+dec_seed1.log"
+    assert f"mnist K-means, DEC seed 1: FAILED (exit 2): broken; see {log}" in out
