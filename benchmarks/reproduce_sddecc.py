@@ -256,7 +256,9 @@ def code_stats(model, data, chunk: int = 2048) -> dict:
     ``posterior_clusters``, how many clusters the DDECN's own posterior softmax(−½‖μ(x) − μ_y‖²) uses
     (its argmax), beside the read-out's; ``warmup_agreement`` (with the GCN), the share of images on
     which the GCN's argmax agreed with that posterior at the end of its warm-up; ``final_agreement``, the share on
-    which the read-out (argmax Y; without the GCN, that posterior itself: 1) agrees with it at the final model.
+    which the read-out (argmax Y; without the GCN, that posterior itself: 1) agrees with it at the final model;
+    ``y_entropy`` and ``posterior_entropy``, the mean entropy in nats of Y's rows and of that posterior's (0: one-hot,
+    log K: uniform), how soft L_c's target is against the DDECN's own assignment.
     ``chunk``: rows per forward pass."""
     import torch
 
@@ -275,13 +277,20 @@ def code_stats(model, data, chunk: int = 2048) -> dict:
             clu += float(joint_clustering_loss(y, enc.mu, enc.logvar, means, reduction=reduction)) * len(part)
     mu = torch.as_tensor(model.embedding_)
     with torch.no_grad():
-        own = module.latent_posterior(mu.to(device)).argmax(dim=1)
+        posterior = module.latent_posterior(mu.to(device)).cpu()
+    own = posterior.argmax(dim=1)
+
+    def entropy(p: torch.Tensor) -> float:  # the rows' mean entropy, nats
+        return float(-(p * p.clamp_min(1e-12).log()).sum(dim=1).mean())
+
     warmup = [r["agreement"] for r in model.history_ if r.get("stage") == "gcn_warmup" and "agreement" in r]
     return {"rate_nats": rate / len(x), "active_dims": int((mu.var(dim=0) >= 0.01).sum()),
             "rec_explained": 1.0 - squared / float((x - x.mean(dim=0)).pow(2).sum()),
             "objective": squared / (2 * len(x)) + model.lambda2 * clu / len(x),
             "posterior_clusters": len(set(own.tolist())), "warmup_agreement": warmup[-1] if warmup else None,
-            "final_agreement": float((own.cpu() == torch.as_tensor(model.labels_)).float().mean())}
+            "final_agreement": float((own == torch.as_tensor(model.labels_)).float().mean()),
+            "y_entropy": entropy(torch.as_tensor(model.soft_labels_, dtype=torch.float32)),
+            "posterior_entropy": entropy(posterior)}
 
 
 def run_own_row(data, dataset: str, row: str, seed: int, out: Path, *, device: str, env: dict,
@@ -804,6 +813,35 @@ def backbone_note(runs: list[dict]) -> str:
                        "tabular input. These figures chose nothing.\n"])
 
 
+# SDDECC's rows on longer schedules than the tables', set beside its row of the tables in ``standing_note``
+LONGER_SDDECC = ("sddecc_long", "sddecc_steps", "sddecc_steps_gcn")
+
+
+def standing_note(runs: list[dict]) -> str:
+    """The section on where SDDECC stands against the paper: per dataset (in ``DATASETS`` order), its row of the
+    tables and each of its rows on a longer schedule that ran (``LONGER_SDDECC``), mean ± std of ACC over the seeds,
+    and the paper's ACC; "" before SDDECC ran."""
+    lines = []
+    for dataset in DATASETS:
+        shown = []
+        for row in ("sddecc", *LONGER_SDDECC):
+            mine = runs_by_dataset(runs, row).get(dataset)
+            if mine:
+                where = ", ".join(dict.fromkeys(device_name(r) for r in mine))
+                shown.append(f"{mean_std([r['acc'] for r in mine], 4)} {epochs_name(dataset, row)}"
+                             + (", " + ROW_NAMES[row].split(", ", 2)[2] if row in GCN_RATIO_ROWS else "")
+                             + f" ({len(mine)} seed{'s' * (len(mine) > 1)}, {where})")
+        if shown:
+            paper = PAPER[(dataset, "sddecc")][0] / 100
+            lines.append(f"- {dataset}: paper {paper:.4f}; ours " + "; ".join(shown) + ".")
+    if not lines:
+        return ""
+    return "\n".join(["## SDDECC against the paper\n",
+                      "SDDECC's ACC, final models, mean ± std over seeds: the tables' row first, then the same model "
+                      "trained longer where that ran (the sections *Schedule* and *Schedule in optimiser steps* "
+                      "below; no schedule was chosen by its ACC):\n", *lines, ""])
+
+
 def ordering_checks(runs: list[dict], rows: dict[str, str] | None = None) -> list[str]:
     """Table 4's ordering checked on each dataset, each pair seed-paired: the points of ACC the higher row gains
     over the lower on the seeds both ran (mean ± std), and on how many of them it is higher; no line for a pair
@@ -1135,8 +1173,8 @@ def write_tables(datasets) -> str:
         parts.append("## Runs made under other settings\n\n" + "\n".join(changed) + "\n")
         print("warning: some recorded runs were made with other settings than today's:\n" + "\n".join(changed),
               file=sys.stderr, flush=True)
-    for note in (ordering_note(runs), mi_note(runs), strategy1_note(runs), readings_note(runs), joint_note(runs),
-                 weights_note(runs), latent_note(runs), schedule_note(runs), steps_note(runs),
+    for note in (standing_note(runs), ordering_note(runs), mi_note(runs), strategy1_note(runs), readings_note(runs),
+                 joint_note(runs), weights_note(runs), latent_note(runs), schedule_note(runs), steps_note(runs),
                  steps_ordering_note(runs), long_ordering_note(runs), gcn_ratio_note(runs), backbone_note(runs),
                  reruns_note(runs)):
         if note:  # "" where nothing has run for it yet
@@ -1224,7 +1262,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1,
                         help="run this many runs at a time, each in its own process (its output in "
                              "results/logs/), e.g. several on one GPU; default 1: one after the other in this process")
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # a --workers process: no tables
+    # a process of --workers: its parent writes the tables
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--rerun", action="store_true",
                         help="run this script's own rows (DeepCluster, SDDECC, ablations) again where recorded: the "
                              "new record supersedes the old one and keeps its scores under 'replaces' (to check a run "
