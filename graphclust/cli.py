@@ -47,16 +47,22 @@ def _parse_params(items: list[str]) -> dict:
 
 
 def versions() -> dict:
-    """Versions of the packages a result depends on, recorded next to every result."""
+    """Versions of the packages a result depends on, recorded next to every result (faiss: None where it is not
+    installed, e.g. on a machine that reads its kNN graphs from a cache; a search that needs it says so)."""
     import sklearn
     import torch
     import torch_geometric
 
     from . import __version__
-    from .graphs._faiss import faiss_version
 
+    try:
+        from .graphs._faiss import faiss_version
+
+        faiss = faiss_version()
+    except ImportError:
+        faiss = None
     return {"graphclust": __version__, "python": platform.python_version(), "torch": torch.__version__,
-            "torch_geometric": torch_geometric.__version__, "faiss": faiss_version(),
+            "torch_geometric": torch_geometric.__version__, "faiss": faiss,
             "scikit-learn": sklearn.__version__, "numpy": np.__version__}
 
 

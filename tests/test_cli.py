@@ -91,3 +91,15 @@ def test_a_method_that_sets_another_k_builds_its_own_knn_graph():
     assert model.edge_index_.shape[1] < data.edge_index.shape[1]
     native = Data(x=data.x, edge_index=data.edge_index)  # a native graph: always shared
     assert graph_input(SDDECC(), native) is native
+
+
+def test_versions_record_faiss_as_none_where_it_is_not_installed(monkeypatch):
+    import sys
+
+    from graphclust.cli import versions
+
+    assert versions()["faiss"]  # installed here
+    monkeypatch.delitem(sys.modules, "graphclust.graphs._faiss", raising=False)
+    monkeypatch.setitem(sys.modules, "faiss", None)  # an import of faiss now fails
+    recorded = versions()
+    assert recorded["faiss"] is None and recorded["torch"]
