@@ -1166,8 +1166,9 @@ def write_tables(datasets) -> str:
         parts.append("Rows from the grid (`graphclust bench`, `reproduction.jsonl`; the same protocol, its own "
                      "seeds' shared autoencoder, so not the same runs as `reproduce_baselines.py` would make): "
                      + "; ".join(f"{d}: {', '.join(dict.fromkeys(rows))}" for d, rows in from_grid.items()) + ".\n")
-    if gpu_rows_note(runs):
-        parts.append(gpu_rows_note(runs))
+    on_gpu = gpu_rows_note(runs)
+    if on_gpu:
+        parts.append(on_gpu)
     changed = settings_changed(runs)
     if changed:
         parts.append("## Runs made under other settings\n\n" + "\n".join(changed) + "\n")
