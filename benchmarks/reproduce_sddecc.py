@@ -1080,9 +1080,10 @@ def gpu_rows_note(runs: list[dict]) -> str:
             + "." + (H200_RUNS if any(name == "NVIDIA H200" for _, name in on_gpu) else "") + "\n")
 
 
-H200_RUNS = (" The runs on the NVIDIA H200 were made on 2026-12-04, six at a time on the one GPU (CUDA MPS, two CPU "
-             "threads each, torch 2.11.0+cu130), each on the same kNN graph of the raw images, built once on the CPU "
-             "by the same exact faiss search and read from a file by the six processes.")
+H200_RUNS = (" The runs on the NVIDIA H200 were made on 2026-12-04 in two batches of six at a time on the one GPU, "
+             "from a script that starts the CUDA MPS daemon first (the first batch's log shows it running), two CPU "
+             "threads each, torch 2.11.0+cu130; each on the same kNN graph of the raw images, built once on the CPU by "
+             "the same exact faiss search and read from a file by the six processes.")
 
 
 def settings_changed(runs: list[dict]) -> list[str]:
