@@ -67,15 +67,17 @@ def versions() -> dict:
 
 
 def prepare_graph(data, verbose: bool = True):
-    """Build the dataset's kNN graph once (from its catalog recipe), so every method shares it."""
-    from .graphs import graph_report, knn_graph
+    """Build the dataset's kNN graph once (from its catalog recipe), so every method shares it (read from
+    ``$GRAPHCLUST_GRAPH_CACHE`` where it was stored there: :mod:`graphclust.graphs.cache`)."""
+    from .graphs import graph_report
+    from .graphs.cache import cached_knn_graph
 
     recipe = getattr(data, "graph_recipe", None)
     if data.edge_index is None and recipe:
         start = time.perf_counter()
-        data.edge_index, data.edge_weight = knn_graph(data.x, random_state=0, **recipe)
+        data.edge_index, data.edge_weight = cached_knn_graph(data.x, random_state=0, verbose=verbose, **recipe)
         if verbose:
-            print(f"kNN graph {recipe} built in {time.perf_counter() - start:.1f}s", file=sys.stderr)
+            print(f"kNN graph {recipe} ready in {time.perf_counter() - start:.1f}s", file=sys.stderr)
     if data.edge_index is not None and verbose:
         print(graph_report(data.edge_index, data.num_nodes, y=data.y), file=sys.stderr)
     return data

@@ -6,31 +6,35 @@ cores, the same graph for every seed and every ablation. With ``$GRAPHCLUST_GRAP
 folder (or ``cache_dir`` given), :func:`cached_knn_graph` stores each graph it builds there and
 returns a stored one when the same features and settings come again.
 
-The key is a SHA-256 of the float32 features (shape and bytes) and of every setting of
-:func:`graphclust.graphs.knn.knn_graph`. ``random_state`` enters it only for the approximate
-backends (``faiss-hnsw``, ``faiss-ivf``); exact search ignores it, so every seed shares one file.
-A file is written under a temporary name and renamed, so processes that share the folder never read
-half a graph; one that cannot be read is built again and replaced.
+The key is a SHA-256 of the float32 features (shape and bytes), of every setting of
+:func:`graphclust.graphs.knn.knn_graph` and of :data:`FORMAT` (raised when the builder's output
+changes, so that no graph of older code is read back). ``random_state`` enters it only for the
+approximate backends; exact search (``EXACT_BACKENDS``) ignores it, so every seed shares one file.
+The seed is drawn from ``random_state`` once, before the cache is looked at, so a generator passed
+in is advanced the same whether the graph is read or built. Processes that share the folder build a
+graph once: the first takes a lock on it, the others wait and read what it wrote; a file is written
+under a temporary name and renamed, and one that cannot be read is built again and replaced.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 
 from .inputs import _features
-from .knn import knn_graph
+from .knn import EXACT_BACKENDS, _seed, knn_graph
 
-__all__ = ["CACHE_ENV", "cached_knn_graph", "graph_cache_dir"]
+__all__ = ["CACHE_ENV", "FORMAT", "cached_knn_graph", "graph_cache_dir"]
 
 CACHE_ENV = "GRAPHCLUST_GRAPH_CACHE"
-_APPROXIMATE = ("faiss-hnsw", "faiss-ivf")
+FORMAT = 1  # raise when knn_graph's output changes for the same input and settings
 
 
 def graph_cache_dir() -> Path | None:
@@ -41,10 +45,37 @@ def graph_cache_dir() -> Path | None:
 
 def _key(feats: torch.Tensor, settings: dict[str, Any]) -> str:
     digest = hashlib.sha256()
-    digest.update(repr(tuple(feats.shape)).encode())
-    digest.update(feats.contiguous().numpy().tobytes())
-    digest.update(repr(sorted(settings.items())).encode())
+    digest.update(repr((FORMAT, tuple(feats.shape), sorted(settings.items()))).encode())
+    digest.update(memoryview(feats.contiguous().numpy()).cast("B"))  # the bytes, not a copy of them
     return digest.hexdigest()[:32]
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if missing) while the block runs (POSIX; elsewhere none)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(path, "a") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _read(path: Path):
+    """The stored (edge_index, edge_weight), or None when there is none or it cannot be read."""
+    if not path.exists():
+        return None
+    try:
+        saved = torch.load(path, weights_only=True)
+        return saved["edge_index"], saved["edge_weight"]
+    except Exception as err:  # a file that cannot be read is built again
+        warnings.warn(f"kNN graph cache {path} unreadable ({err}); building the graph again", stacklevel=3)
+        return None
 
 
 def cached_knn_graph(x: Any, *, cache_dir: str | Path | None = None, verbose: bool = False, **kwargs):
@@ -56,26 +87,25 @@ def cached_knn_graph(x: Any, *, cache_dir: str | Path | None = None, verbose: bo
     folder = Path(cache_dir) if cache_dir is not None else graph_cache_dir()
     if folder is None or kwargs.get("return_distances"):
         return knn_graph(x, **kwargs)
-    settings = dict(kwargs)
-    if settings.get("backend", "faiss") not in _APPROXIMATE:
-        settings.pop("random_state", None)  # exact search: the same graph for every seed
-    else:
-        settings["random_state"] = repr(settings.get("random_state"))
-    feats = _features(x, "x")[0]
-    path = folder / f"knn_{_key(feats, settings)}.pt"
-    if path.exists():
-        try:
-            saved = torch.load(path, weights_only=True)
+    seed = _seed(kwargs.get("random_state"))  # drawn once, hit or miss
+    kwargs["random_state"] = seed
+    settings = {k: v for k, v in kwargs.items() if k != "random_state" or kwargs.get("backend", "faiss")
+                not in EXACT_BACKENDS}
+    path = folder / f"knn_{_key(_features(x, 'x')[0], settings)}.pt"
+    folder.mkdir(parents=True, exist_ok=True)
+    with _exclusive(path.with_name(path.name + ".lock")):  # one process builds, the others wait and read
+        stored = _read(path)
+        if stored is not None:
             if verbose:
                 print(f"kNN graph read from {path}", file=sys.stderr, flush=True)
-            return saved["edge_index"], saved["edge_weight"]
-        except Exception as err:  # a file that cannot be read is built again
-            warnings.warn(f"kNN graph cache {path} unreadable ({err}); building the graph again", stacklevel=2)
-    edge_index, edge_weight = knn_graph(x, **kwargs)
-    folder.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    torch.save({"edge_index": edge_index, "edge_weight": edge_weight}, partial)
-    os.replace(partial, path)
+            return stored
+        edge_index, edge_weight = knn_graph(x, **kwargs)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        try:
+            torch.save({"edge_index": edge_index, "edge_weight": edge_weight}, partial)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
     if verbose:
         print(f"kNN graph built and stored in {path}", file=sys.stderr, flush=True)
     return edge_index, edge_weight

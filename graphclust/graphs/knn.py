@@ -23,13 +23,14 @@ from torch_geometric.utils import coalesce
 
 from .inputs import _features
 
-__all__ = ["knn_graph", "KNNGraph", "knn_recall", "DEFAULT_NEIGHBORS", "METRICS", "WEIGHTS", "BACKENDS", "RECIPES",
-           "SYMMETRIZE"]
+__all__ = ["knn_graph", "KNNGraph", "knn_recall", "DEFAULT_NEIGHBORS", "METRICS", "WEIGHTS", "BACKENDS",
+           "EXACT_BACKENDS", "RECIPES", "SYMMETRIZE"]
 
 DEFAULT_NEIGHBORS = 10  # k when neither the caller nor a dataset's recipe sets one
 METRICS = ("euclidean", "cosine", "ip")
 WEIGHTS = ("binary", "heat", "cosine")
 BACKENDS = ("faiss", "faiss-hnsw", "faiss-ivf", "sklearn")
+EXACT_BACKENDS = ("faiss", "sklearn")  # the same neighbours whatever the seed; the others depend on it
 RECIPES = ("heat", "ncos")
 SYMMETRIZE = ("union", "mutual", None)
 

@@ -82,3 +82,35 @@ def test_an_estimator_reads_its_graph_from_the_folder_of_the_environment(tmp_pat
     assert "kNN graph read from" in capsys.readouterr().err
     assert len(list(tmp_path.glob("knn_*.pt"))) == 1
     assert np.array_equal(first.labels_, again.labels_)  # the same graph and the same random draws: the same fit
+
+
+def test_a_generator_is_advanced_alike_whether_the_graph_is_read_or_built(points, tmp_path, builds):
+    drawn = []
+    for _ in range(2):  # built, then read back
+        rng = np.random.default_rng(7)
+        cached_knn_graph(points, cache_dir=tmp_path, n_neighbors=3, random_state=rng)
+        drawn.append(int(rng.integers(1000)))
+    assert len(builds) == 1 and drawn[0] == drawn[1]
+
+
+def test_processes_that_miss_at_once_build_the_graph_once(points, tmp_path, monkeypatch):
+    import threading
+    import time
+
+    calls = []
+
+    def slow(x, **kwargs):  # a build long enough for the other caller to arrive meanwhile
+        calls.append(1)
+        time.sleep(0.3)
+        return knn_graph(x, **kwargs)
+
+    monkeypatch.setattr(cache, "knn_graph", slow)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(cached_knn_graph(points, cache_dir=tmp_path,
+                                                                               n_neighbors=3)))
+               for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1 and torch.equal(results[0][0], results[1][0])
