@@ -319,8 +319,8 @@ def fit_and_record(model, data, dataset: str, label: str, estimator: str, seed: 
                      "device": device_label(model.get_params().get("device")),
                      BEST_EPOCH_KEY: best_epoch_acc(model.history_), MONITOR_KEY: monitored_acc(model.history_),
                      **({"resumed": resumed} if resumed else {}),
-                     **({"replaces": {**{k: replaces.get(k) for k in REPLACED_FIELDS}, "device": run_device(replaces)}}
-                        if replaces else {})})
+                     **({"replaces": {**{k: replaces.get(k) for k in REPLACED_FIELDS},
+                                      "device": record_device(replaces)}} if replaces else {})})
     drop_checkpoint(name)  # recorded: the checkpoint is not needed any more
     print(f"{dataset} {label} seed {seed}: " + " ".join(f"{k}={v:.4f}" for k, v in scores.items())
           + f" ({elapsed:.0f}s)" + (f"; the record it replaces: acc={replaces['acc']:.4f}" if replaces else ""),
@@ -591,7 +591,7 @@ def schedule_section(runs: list[dict], rows: dict[str, str], title: str, intro: 
             lines += trajectory_line(mine, names[0]) + trajectory_line(default, names[1])
             nmi, time = ([mean_std([r[key] for r in rec], digits) for rec in (mine, default)]
                          for key, digits in (("nmi", 4), ("time", 0)))
-            where = [", ".join(dict.fromkeys(map(device_name, rec))) for rec in (mine, default)]
+            where = [devices_of(rec) for rec in (mine, default)]
             on = [f" ({w})" if where[0] != where[1] else "" for w in where]
             lines.append(f"- NMI {nmi[0]} {names[0]} against {nmi[1]} {names[1]}; {time[0]} s{on[0]} against "
                          f"{time[1]} s{on[1]} per run.")
@@ -693,12 +693,13 @@ def gcn_ratio_note(runs: list[dict]) -> str:
                      f"{mean_std([r['acc'] for r in full], 4)} against ConvAE (no MI, no GCN) "
                      f"{mean_std([r['acc'] for r in bare], 4)}; seed-paired, SDDECC {gain_text(gain)}"
                      + (" (within the spread)." if within_spread(gain) else "."))
-    settled = gain is not None and gain[1] < 0 and not within_spread(gain)  # SDDECC under ConvAE beyond the spread
+    gap = (f"a gap on {reference}. " if gain is None  # SDDECC against ConvAE there: not run, within, below, above
+           else f"a gap on {reference}, where the gap is itself within the spread of its seeds (the last line). "
+           if within_spread(gain) else f"what the GCN costs on {reference}. " if gain[1] < 0
+           else f"a gap on {reference}, where SDDECC scores above ConvAE (the last line). ")
     verdict = (f"\nOn {', '.join(unexplained)}, a GCN refreshed as seldom per DDECN step as on {reference} does not "
                "score under the one refreshed as often as the estimator's schedule does there, so the stale target "
-               f"alone does not explain " + (f"what the GCN costs on {reference}. " if settled else
-                                             f"a gap on {reference}, where the gap is itself within the spread of its "
-                                             "seeds (the last line). ") if unexplained else "\n")
+               f"alone does not explain {gap}" if unexplained else "\n")
     return "\n".join([*lines, f"{verdict}The estimator keeps gcn_steps = {default.gcn_steps}; these figures test one "
                        f"explanation of the gap on {reference} and chose nothing.\n"])
 
@@ -827,7 +828,7 @@ def standing_note(runs: list[dict]) -> str:
         for row in ("sddecc", *LONGER_SDDECC):
             mine = runs_by_dataset(runs, row).get(dataset)
             if mine:
-                where = ", ".join(dict.fromkeys(device_name(r) for r in mine))
+                where = devices_of(mine)
                 shown.append(f"{mean_std([r['acc'] for r in mine], 4)} {epochs_name(dataset, row)}"
                              + (", " + ROW_NAMES[row].split(", ", 2)[2] if row in GCN_RATIO_ROWS else "")
                              + f" ({len(mine)} seed{'s' * (len(mine) > 1)}, {where})")
@@ -910,16 +911,17 @@ def long_ordering_note(runs: list[dict]) -> str:
              f"(the rows *..., {schedule} epochs*) where the tables shorten the schedule, seed-paired; the paper's "
              "gains are its Table 4's:\n", *lines]
     moved = [r for r in runs if r["method"] in LONG_ROWS and r.get("replaces")
-             and run_device(r) != r["replaces"].get("device", run_device(r))]
+             and device_name(r) != device_name(r["replaces"])]
     if moved:
         changes = [100 * (r["acc"] - r["replaces"]["acc"]) for r in moved]
         devices = " and on ".join(sorted({device_name(rec) for r in moved for rec in (r["replaces"], r)}))
         lines.append(f"\nThe same seed of the same row made on {devices} (*Runs made again* below; {len(moved)} runs) "
                      f"moved by {min(changes):+.1f} to {max(changes):+.1f} points of ACC, "
                      f"{mean_std([abs(c) for c in changes], 1)} in size. Every random draw comes from one CPU "
-                     "generator, the same on either device, so floating-point rounding alone (other kernels, other "
-                     "summation orders) moves a run that far; a pair whose gain is within that distance is not "
-                     "settled by these seeds.")
+                     "generator, the same on either device, so where the package code is the same (the paragraph on "
+                     "GPU rows under the tables says whether it is) a run moves that far by floating-point arithmetic "
+                     "alone (other kernels, summation orders, torch versions, thread counts); a pair whose gain is "
+                     "within that distance is not settled by these seeds.")
     return "\n".join([*lines, ""])
 
 
@@ -969,20 +971,25 @@ def joint_note(runs: list[dict]) -> str:
 
 
 def device_label(device) -> str:
-    """``"cpu"``, or the CUDA device an estimator's ``device`` setting resolves to with its name
-    (``"cuda (NVIDIA H200)"``): what a record keeps as its ``device``."""
+    """The device an estimator's ``device`` setting resolves to, a CUDA one with its name (``"cpu"``,
+    ``"cuda (NVIDIA H200)"``): what a record keeps as its ``device``."""
     import torch
 
     from graphclust.base import check_device
 
     resolved = check_device(device)
-    return "cpu" if resolved.type == "cpu" else f"{resolved.type} ({torch.cuda.get_device_name(resolved)})"
+    return f"cuda ({torch.cuda.get_device_name(resolved)})" if resolved.type == "cuda" else resolved.type
+
+
+def record_device(record: dict) -> str:
+    """The device a record (or a rerun's ``replaces``) was made on: its ``device`` (:func:`device_label`), else its
+    settings' (older records; those without ``full_config`` were all made on the CPU)."""
+    return str(record.get("device") or (record.get("full_config") or {}).get("device", "cpu"))
 
 
 def run_device(record: dict) -> str:
-    """The device a record was made on: its ``device`` (:func:`device_label`), else its settings' (older records;
-    those without ``full_config`` were all made on the CPU), with torch's version where it is not the CPU."""
-    device = str(record.get("device") or (record.get("full_config") or {}).get("device", "cpu"))
+    """:func:`record_device` with torch's version where it is not the CPU (``"cuda (NVIDIA H200), torch 2.11.0"``)."""
+    device = record_device(record)
     torch_version = (record.get("versions") or {}).get("torch")
     return device if device == "cpu" or not torch_version else f"{device}, torch {torch_version}"
 
@@ -990,8 +997,13 @@ def run_device(record: dict) -> str:
 def device_name(record: dict) -> str:
     """What to call a record's device in the text: ``"CPU"``, or the GPU's name (``"NVIDIA H200"``) where recorded,
     else its device (``"cuda"``)."""
-    device = run_device(record).split(",")[0]
+    device = record_device(record)
     return "CPU" if device == "cpu" else device.partition(" (")[2].removesuffix(")") or device
+
+
+def devices_of(records: list[dict]) -> str:
+    """The devices ``records`` were made on, as the text names them (:func:`device_name`), in order, once each."""
+    return ", ".join(dict.fromkeys(map(device_name, records)))
 
 
 def made_under(record: dict) -> str:
@@ -1074,16 +1086,20 @@ def gpu_rows_note(runs: list[dict]) -> str:
             on_gpu.setdefault((run["dataset"], device_name(run)), []).append(ROW_NAMES[run["method"]])
     if not on_gpu:
         return ""
+    h200 = any(device_name(r) == "NVIDIA H200" and r.get("code_version") == H200_CODE for r in runs)
     return ("Rows run on a GPU, whose s / run does not compare with the CPU rows' (one core per run): "
             + "; ".join(f"{d} on {name}: {', '.join(f'*{row}*' for row in dict.fromkeys(rows))}"
                         for (d, name), rows in on_gpu.items())
-            + "." + (H200_RUNS if any(name == "NVIDIA H200" for _, name in on_gpu) else "") + "\n")
+            + "." + (H200_RUNS if h200 else "") + "\n")
 
 
-H200_RUNS = (" The runs on the NVIDIA H200 were made on 2026-12-04 in two batches of six at a time on the one GPU, "
-             "from a script that starts the CUDA MPS daemon first (the first batch's log shows it running), two CPU "
-             "threads each, torch 2.11.0+cu130; each on the same kNN graph of the raw images, built once on the CPU by "
-             "the same exact faiss search and read from a file by the six processes.")
+H200_CODE = "f372a6d7d0e1"  # the code version of the runs made on an H200 on 2026-12-04, which H200_RUNS describes
+H200_RUNS = (f" The runs on the NVIDIA H200 under code {H200_CODE} were made on 2026-12-04 in two batches of six at a "
+             "time on the one GPU, from a script that starts the CUDA MPS daemon first (the first batch's log shows it "
+             "running), two CPU threads each, torch 2.11.0+cu130; each on the same kNN graph of the raw images, built "
+             "once on the CPU by the same exact faiss search and read from a file by the six processes. The package "
+             "(graphclust/) is the same at the commits of the CPU records that five of them replace (9fc775dd52f7, "
+             "e8816e343a3e, e1aaa15ce078) as at theirs, so those five differ from their records in arithmetic only.")
 
 
 def settings_changed(runs: list[dict]) -> list[str]:
@@ -1220,8 +1236,9 @@ def run_workers(jobs: list[tuple[str, int, list[str]]], commands: list[list[str]
                 poll: float = 1.0) -> int:
     """Run ``commands`` (one per job of ``jobs``), ``workers`` at a time, each with its output in
     ``logs/<dataset>_<rows>_seed<seed>.log``; say when each starts and ends (with the last line of its log).
-    Each process records its runs as it finishes them, so a killed pool loses only the runs in progress, which
-    resume from their checkpoints. Returns how many processes failed."""
+    Each process records its runs as it finishes them, so a pool stopped with Ctrl-C (which ends its processes)
+    loses only the runs in progress, which resume from their checkpoints when it is started again; a log is
+    appended to, so the output of an earlier try stays above. Returns how many processes failed."""
     logs.mkdir(parents=True, exist_ok=True)
     queue = list(zip(jobs, commands))
     running: dict[subprocess.Popen, tuple[str, Path, float]] = {}
@@ -1232,7 +1249,9 @@ def run_workers(jobs: list[tuple[str, int, list[str]]], commands: list[list[str]
                 (dataset, seed, rows), command = queue.pop(0)
                 name = f"{dataset} {', '.join(ROW_NAMES[row] for row in rows)} seed {seed}"
                 log = logs / f"{dataset}_{'+'.join(rows)}_seed{seed}.log"
-                with open(log, "w") as out:
+                with open(log, "a") as out:
+                    out.write(f"$ {' '.join(command)}\n")
+                    out.flush()
                     running[subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)] = (name, log, time.time())
                 print(f"[started {len(jobs) - len(queue)}/{len(jobs)}] {name} (log: {log})", flush=True)
             for process in [p for p in running if p.poll() is not None]:
@@ -1249,6 +1268,11 @@ def run_workers(jobs: list[tuple[str, int, list[str]]], commands: list[list[str]
     except KeyboardInterrupt:
         for process in running:
             process.terminate()
+        for process in running:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
         raise
     return failed
 
@@ -1271,6 +1295,8 @@ def main() -> None:
                              "new record supersedes the old one and keeps its scores under 'replaces' (to check a run "
                              "reproduces, or to record a field older records lack)")
     args = parse_run_args(parser)
+    if args.workers < 1:
+        parser.error(f"--workers must be at least 1, got {args.workers}")
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
     rows = list(dict.fromkeys(TABLE3 + TABLE4 if args.only is None else args.only.split(",")))
     for name, known, valid in (("dataset", datasets, DATASETS), ("row", rows, ROW_NAMES)):
@@ -1290,8 +1316,6 @@ def main() -> None:
     todo = {(dataset, seed): [row for row in rows if (dataset, row, seed) not in done[sources(dataset)[row]]
                               or (dataset, row, seed) in rerun]
             for dataset in datasets for seed in range(args.first_seed, args.seeds or DEFAULT_SEEDS[dataset])}
-    if args.workers < 1:
-        parser.error(f"--workers must be at least 1, got {args.workers}")
     if args.workers > 1:
         jobs = worker_jobs({key: pending for key, pending in todo.items() if pending})
         failed = run_workers(jobs, [worker_command(args, *job) for job in jobs], args.workers, RESULTS / "logs")

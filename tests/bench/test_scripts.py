@@ -466,6 +466,12 @@ def test_the_gcn_ratio_row_updates_the_gcn_as_seldom_per_ddecn_step_as_on_mnist(
     assert "seed-paired, SDDECC -3.5 ± 5.5 points, higher on 1 of 2 seeds (within the spread).\n" in note
     assert ("does not explain a gap on MNIST, where the gap is itself within the spread of its seeds (the last "
             "line).") in note
+    ratio = rows("sddecc_steps_gcn", "usps", [(0, 0.78, 1000, 4.4, 0.90), (1, 0.75, 1100, 4.1, 0.86)])
+    above = [dict(r, acc=0.95 + 0.01 * r["seed"]) if r["method"] == "sddecc_long" else r for r in runs]
+    assert "does not explain a gap on MNIST, where SDDECC scores above ConvAE (the last line)." in \
+        script.gcn_ratio_note(above + ratio)  # +10, +11 points: above beyond the spread
+    unrun = [r for r in runs if r["dataset"] == "usps"]
+    assert "does not explain a gap on MNIST. The estimator keeps" in script.gcn_ratio_note(unrun + ratio)
 
 
 def test_table_4s_ordering_on_the_estimators_schedule_and_its_runs_made_on_another_device(script):
@@ -496,7 +502,10 @@ def test_table_4s_ordering_on_the_estimators_schedule_and_its_runs_made_on_anoth
     assert script.device_label("cpu") == "cpu"
     assert script.gpu_rows_note(runs) == (
         "Rows run on a GPU, whose s / run does not compare with the CPU rows' (one core per run): mnist on NVIDIA "
-        "H200: *ConvAE, 30 + 50 epochs*, *ConvAE+MI, 30 + 50 epochs*." + script.H200_RUNS + "\n")
+        "H200: *ConvAE, 30 + 50 epochs*, *ConvAE+MI, 30 + 50 epochs*.\n")
+    # the provenance of the H200 runs of 2026-12-04 comes only with runs of their code
+    runs[2]["code_version"] = script.H200_CODE
+    assert script.gpu_rows_note(runs).endswith("*ConvAE+MI, 30 + 50 epochs*." + script.H200_RUNS + "\n")
     # the time of rows made on other devices is named by its device
     runs = [dict(r, code={"objective": 7.0, "rate_nats": 20.0, "active_dims": 10, "rec_explained": 0.8}) for r in runs]
     assert "; 100 ± 0 s (NVIDIA H200) against 100 s (CPU) per run." in script.schedule_note(runs)  # 1 CPU seed
@@ -742,8 +751,12 @@ def test_workers_run_side_by_side_with_a_log_each_and_failures_counted(script, t
                 [sys.executable, "-c", "import sys; print('broken'); sys.exit(2)"]]
     jobs = [("usps", 0, ["sddecc"]), ("usps", 0, ["convae"]), ("mnist", 1, ["kmeans", "dec"])]
     assert script.run_workers(jobs, commands, 2, tmp_path / "logs", poll=0.05) == 1
-    assert (tmp_path / "logs" / "usps_sddecc_seed0.log").read_text() == "saw b\n"
-    assert (tmp_path / "logs" / "usps_convae_seed0.log").read_text() == "saw a\n"
+    for name, other in (("usps_sddecc_seed0", "b"), ("usps_convae_seed0", "a")):  # each log: its command, its output
+        log = (tmp_path / "logs" / f"{name}.log").read_text()
+        assert log.startswith(f"$ {sys.executable} -c ") and log.endswith(f"saw {other}\n")
+    # a pool started again appends to the logs: the earlier try's output stays
+    assert script.run_workers(jobs[2:], commands[2:], 1, tmp_path / "logs", poll=0.05) == 1
+    assert (tmp_path / "logs" / "mnist_kmeans+dec_seed1.log").read_text().count("broken\n") == 2
     out = capsys.readouterr().out
     assert "[started 1/3] usps SDDECC (ConvAE+MI+GCN) seed 0 (log: " in out
     assert "[started 3/3] mnist K-means, DEC seed 1" in out and "usps ConvAE seed 0: saw a" in out
