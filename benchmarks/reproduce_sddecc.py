@@ -571,6 +571,21 @@ def trajectory_line(mine: list[dict], name: str) -> list[str]:
                         for point, pick in points.items()) + "."]
 
 
+def entropy_line(mine: list[dict], name: str) -> list[str]:
+    """A line (none before any run recorded them) on how soft L_c's target Y is against the DDECN's own posterior:
+    the mean entropy of their rows (``code.y_entropy``, ``code.posterior_entropy``), mean ± std over the seeds that
+    recorded it, beside log K, the entropy of a uniform row."""
+    rec = [r for r in mine if "y_entropy" in r.get("code", {})]
+    if not rec:
+        return []
+    clusters = int(rec[0]["full_config"]["n_clusters"])
+    y, own = (mean_std([r["code"][key] for r in rec], 3) for key in ("y_entropy", "posterior_entropy"))
+    seeds = seed_list([r["seed"] for r in rec])
+    return [f"- How soft the read-out is (label-free, `code.y_entropy`, `code.posterior_entropy`: the mean entropy of "
+            f"a row, in nats; {math.log(clusters):.3f} for a uniform one), {name}, seeds {seeds}: Y {y}, the DDECN's "
+            f"own posterior {own}."]
+
+
 def schedule_section(runs: list[dict], rows: dict[str, str], title: str, intro: str, closing: str) -> str:
     """A section on ``rows`` (row -> its row of the tables) that change only the schedule, each beside its row of
     the tables on the seeds both ran, by ACC, the Eq. 19 value reached (label-free), NMI and time; "" before any
@@ -682,6 +697,7 @@ def gcn_ratio_note(runs: list[dict]) -> str:
                              f"(label-free, `code.final_agreement`, the seeds that recorded it) on the images: "
                              f"{', '.join(shares)}.")
             lines += objective_line(mine, other, names, "- ")
+            lines += entropy_line(mine, names[0]) + entropy_line(other, names[1])
             lines += trajectory_line(mine, names[0]) + trajectory_line(other, names[1])
             lines.append(f"- {mean_std([r['time'] for r in mine], 0)} s against "
                          f"{mean_std([r['time'] for r in other], 0)} s per run.")

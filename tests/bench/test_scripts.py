@@ -467,6 +467,12 @@ def test_the_gcn_ratio_row_updates_the_gcn_as_seldom_per_ddecn_step_as_on_mnist(
     assert ("does not explain a gap on MNIST, where the gap is itself within the spread of its seeds (the last "
             "line).") in note
     ratio = rows("sddecc_steps_gcn", "usps", [(0, 0.78, 1000, 4.4, 0.90), (1, 0.75, 1100, 4.1, 0.86)])
+    assert "How soft" not in note  # no run recorded the entropies yet
+    ratio[0]["code"].update(y_entropy=0.10, posterior_entropy=0.14)  # seed 0 only; K = 4: log 4 = 1.386 is uniform
+    ratio[0]["full_config"] = {"n_clusters": 4}
+    assert ("- How soft the read-out is (label-free, `code.y_entropy`, `code.posterior_entropy`: the mean entropy of "
+            "a row, in nats; 1.386 for a uniform one), with 1 GCN step per epoch, seeds 0: Y 0.100, the DDECN's own "
+            "posterior 0.140.") in script.gcn_ratio_note(runs + ratio)
     above = [dict(r, acc=0.95 + 0.01 * r["seed"]) if r["method"] == "sddecc_long" else r for r in runs]
     assert "does not explain a gap on MNIST, where SDDECC scores above ConvAE (the last line)." in \
         script.gcn_ratio_note(above + ratio)  # +10, +11 points: above beyond the spread
