@@ -1,4 +1,5 @@
-"""Process set-up for long runs: transparent huge pages for the large tensors of full-graph steps.
+"""Process set-up for long runs: transparent huge pages for the large tensors of full-graph steps, and
+:func:`file_lock`, the lock by which processes share a file (results appended, a kNN graph built once).
 
 A full-graph step on a large graph allocates and frees tensors of hundreds of MB (MNIST-70k:
 [70000, 512] float32 is 143 MB) many times per step. glibc serves every allocation above 32 MB
@@ -23,11 +24,13 @@ first thing. Python API users can set it themselves::
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
 
-__all__ = ["HUGEPAGE_TUNABLE", "OPT_OUT", "hugepage_malloc_wanted", "malloc_mode", "reexec_with_hugepage_malloc"]
+__all__ = ["HUGEPAGE_TUNABLE", "OPT_OUT", "file_lock", "hugepage_malloc_wanted", "malloc_mode",
+           "reexec_with_hugepage_malloc"]
 
 HUGEPAGE_TUNABLE = "glibc.malloc.hugetlb=1"
 OPT_OUT = "GRAPHCLUST_HUGEPAGES"
@@ -103,3 +106,19 @@ def reexec_with_hugepage_malloc() -> None:
         os.execve(sys.executable, [sys.executable, *argv[1:]], env)
     except OSError:  # pragma: no cover - e.g. no permission to exec: run as we are
         return
+
+
+@contextlib.contextmanager
+def file_lock(fh):
+    """Hold an exclusive ``flock`` on the open file ``fh`` while the block runs, so that processes (or threads with
+    their own open file) that share the file take turns (POSIX; elsewhere no lock)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)

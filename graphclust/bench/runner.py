@@ -26,7 +26,6 @@ those of the final model.
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import datetime as _dt
 import hashlib
@@ -44,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..runtime import file_lock
 from .grid import MAX_EMBEDDING_ROWS, Grid, RunSpec
 
 __all__ = ["BEST_EPOCH_KEY", "RunSummary", "run_grid", "run_spec", "fit_spec", "fit_resumable", "read_records",
@@ -91,7 +91,7 @@ def append_record(path, record: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     line = (json.dumps(json_safe(record), allow_nan=False) + "\n").encode("utf-8")
     with path.open("ab+") as fh:
-        with _locked(fh):
+        with file_lock(fh):
             fh.seek(0, os.SEEK_END)
             if fh.tell() > 0:
                 fh.seek(-1, os.SEEK_END)
@@ -100,20 +100,6 @@ def append_record(path, record: dict) -> None:
             fh.write(line)
             fh.flush()
             os.fsync(fh.fileno())
-
-
-@contextlib.contextmanager
-def _locked(fh):
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        yield
-        return
-    fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-    try:
-        yield
-    finally:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def record_key(record: dict) -> tuple[str, str, int, str]:

@@ -18,16 +18,16 @@ under a temporary name and renamed, and one that cannot be read is built again a
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import sys
 import warnings
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 
+from ..runtime import file_lock
 from .inputs import _features
 from .knn import EXACT_BACKENDS, _seed, knn_graph
 
@@ -48,22 +48,6 @@ def _key(feats: torch.Tensor, settings: dict[str, Any]) -> str:
     digest.update(repr((FORMAT, tuple(feats.shape), sorted(settings.items()))).encode())
     digest.update(memoryview(feats.contiguous().numpy()).cast("B"))  # the bytes, not a copy of them
     return digest.hexdigest()[:32]
-
-
-@contextlib.contextmanager
-def _exclusive(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` (created if missing) while the block runs (POSIX; elsewhere none)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        yield
-        return
-    with open(path, "a") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def _read(path: Path):
@@ -91,15 +75,16 @@ def cached_knn_graph(x: Any, *, cache_dir: str | Path | None = None, verbose: bo
     kwargs["random_state"] = seed
     settings = {k: v for k, v in kwargs.items() if k != "random_state" or kwargs.get("backend", "faiss")
                 not in EXACT_BACKENDS}
-    path = folder / f"knn_{_key(_features(x, 'x')[0], settings)}.pt"
+    feats = _features(x, "x")[0]  # [N, F] float32, hashed and, on a miss, searched
+    path = folder / f"knn_{_key(feats, settings)}.pt"
     folder.mkdir(parents=True, exist_ok=True)
-    with _exclusive(path.with_name(path.name + ".lock")):  # one process builds, the others wait and read
+    with open(path.with_name(path.name + ".lock"), "a") as lock, file_lock(lock):  # one builds, the others read
         stored = _read(path)
         if stored is not None:
             if verbose:
                 print(f"kNN graph read from {path}", file=sys.stderr, flush=True)
             return stored
-        edge_index, edge_weight = knn_graph(x, **kwargs)
+        edge_index, edge_weight = knn_graph(feats, **kwargs)
         partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         try:
             torch.save({"edge_index": edge_index, "edge_weight": edge_weight}, partial)
