@@ -143,7 +143,7 @@ OWN_ROWS.update({row: OWN_ROWS[base] for row, base in GCN_RATIO_ROWS.items()})
 SDDECC_EPOCHS = {"mnist": {"pretrain_epochs": 10, "epochs": 20}, "fashion-mnist": {"pretrain_epochs": 10, "epochs": 20}}
 TABLE3 = ("kmeans", "ae_kmeans", "dec", "idec", "deepcluster", "sdcn", "sddecc")
 TABLE4 = ("convae_rec", "convae", "convae_mi", "convae_gcn", "sddecc")
-# the fields of a record superseded by --rerun that the new record keeps under "replaces" (with its ``run_device``)
+# the fields of a record superseded by --rerun that the new record keeps under "replaces" (with its ``record_device``)
 REPLACED_FIELDS = ("acc", "nmi", "ari", "f1", "time", "code_version", "torch_threads")
 READINGS = ("sddecc", "sddecc_lc_sum")  # the default and the literal L_c of Eq. 19
 # "P + E": the tables' schedule on the 70,000-image datasets and the estimator's own, for the tables' titles
@@ -920,11 +920,9 @@ def long_ordering_note(runs: list[dict]) -> str:
     lines = ordering_checks(runs, {base: row for row, base in LONG_ROWS.items()})
     if not lines:
         return ""
-    model = make_method("sddecc")
-    schedule = f"{model.pretrain_epochs} + {model.epochs}"
-    lines = [f"## Table 4's ordering on the estimator's {schedule} epochs, seed by seed\n",
-             f"The same pairs as *Table 4's ordering* above, each row trained on the estimator's {schedule} epochs "
-             f"(the rows *..., {schedule} epochs*) where the tables shorten the schedule, seed-paired; the paper's "
+    lines = [f"## Table 4's ordering on the estimator's {_OWN} epochs, seed by seed\n",
+             f"The same pairs as *Table 4's ordering* above, each row trained on the estimator's {_OWN} epochs "
+             f"(the rows *..., {_OWN} epochs*) where the tables shorten the schedule, seed-paired; the paper's "
              "gains are its Table 4's:\n", *lines]
     moved = [r for r in runs if r["method"] in LONG_ROWS and r.get("replaces")
              and device_name(r) != device_name(r["replaces"])]
@@ -1098,8 +1096,9 @@ def gpu_rows_note(runs: list[dict]) -> str:
     with the CPU rows'), with how the H200 runs were made; "" when every run was on the CPU."""
     on_gpu: dict[tuple[str, str], list[str]] = {}
     for run in runs:
-        if device_name(run) != "CPU":
-            on_gpu.setdefault((run["dataset"], device_name(run)), []).append(ROW_NAMES[run["method"]])
+        name = device_name(run)
+        if name != "CPU":
+            on_gpu.setdefault((run["dataset"], name), []).append(ROW_NAMES[run["method"]])
     if not on_gpu:
         return ""
     h200 = any(device_name(r) == "NVIDIA H200" and r.get("code_version") == H200_CODE for r in runs)
