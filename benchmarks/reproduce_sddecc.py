@@ -317,6 +317,7 @@ def fit_and_record(model, data, dataset: str, label: str, estimator: str, seed: 
                      "time": elapsed, "epochs_run": len(model.history_), "config": repr(model),
                      "full_config": model_config(model), "peak_rss_mib": peak_rss_mib(), "versions": env,
                      "device": device_label(model.get_params().get("device")),
+                     **({"graph_build": model.graph_build_} if getattr(model, "graph_build_", None) else {}),
                      BEST_EPOCH_KEY: best_epoch_acc(model.history_), MONITOR_KEY: monitored_acc(model.history_),
                      **({"resumed": resumed} if resumed else {}),
                      **({"replaces": {**{k: replaces.get(k) for k in REPLACED_FIELDS},
@@ -1108,6 +1109,28 @@ def gpu_rows_note(runs: list[dict]) -> str:
             + "." + (H200_RUNS if h200 else "") + "\n")
 
 
+GRAPH_SOURCES = {"built": "built in the run", "cache": "read from a file (`--graph-cache`, built once beforehand)",
+                 "input": "given with the data"}
+
+
+def graph_time_note(runs: list[dict]) -> str:
+    """A line on what the s / run of the runs with a graph includes: where each run's kNN graph came from and what it
+    took (the records' ``graph_build``, kept since 2026-12-04), and how many such runs are older and do not say; ""
+    when no record says."""
+    told = [r for r in runs if r.get("graph_build")]
+    if not told:
+        return ""
+    parts = []
+    for source, text in GRAPH_SOURCES.items():
+        seconds = [r["graph_build"]["seconds"] for r in told if r["graph_build"]["source"] == source]
+        if seconds:
+            parts.append(f"{text} in {len(seconds)} (the graph took {mean_std(seconds, 1)} s)")
+    untold = sum(1 for r in runs if not r.get("graph_build") and r.get("full_config", {}).get("use_gcn"))
+    return ("The s / run of a run on a graph includes getting its kNN graph: " + "; ".join(parts)
+            + (f". {untold} older runs with a GCN do not say (an uncached MNIST graph took 45-130 s on the CPU)"
+               if untold else "") + ".\n")
+
+
 H200_CODE = "f372a6d7d0e1"  # the code version of the runs made on an H200 on 2026-12-04, which H200_RUNS describes
 H200_RUNS = (f" The runs on the NVIDIA H200 under code {H200_CODE} were made on 2026-12-04 in two batches of six at a "
              "time on the one GPU, from a script that starts the CUDA MPS daemon first (the first batch's log shows it "
@@ -1198,9 +1221,9 @@ def write_tables(datasets) -> str:
         parts.append("Rows from the grid (`graphclust bench`, `reproduction.jsonl`; the same protocol, its own "
                      "seeds' shared autoencoder, so not the same runs as `reproduce_baselines.py` would make): "
                      + "; ".join(f"{d}: {', '.join(dict.fromkeys(rows))}" for d, rows in from_grid.items()) + ".\n")
-    on_gpu = gpu_rows_note(runs)
-    if on_gpu:
-        parts.append(on_gpu)
+    for note in (gpu_rows_note(runs), graph_time_note(runs)):
+        if note:
+            parts.append(note)
     changed = settings_changed(runs)
     if changed:
         parts.append("## Runs made under other settings\n\n" + "\n".join(changed) + "\n")

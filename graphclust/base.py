@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 import numbers
 import os
+import time
 import warnings
 from dataclasses import dataclass, field
 
@@ -165,6 +166,8 @@ class BaseClusterer:
             verbose=bool(getattr(self, "verbose", True)),
             y=None if data.y is None else data.y.cpu().numpy(),
         )
+        if self.uses_graph:
+            self.graph_build_ = None  # set by _graph when this fit runs on a graph
         result = self._fit(data, ctx)
         labels = np.asarray(result.labels).astype(np.int64).reshape(-1)
         if labels.shape[0] != n_samples:
@@ -205,11 +208,17 @@ class BaseClusterer:
         k=3, heat) unless the estimator sets ``n_neighbors``; an empty graph is an error. With
         ``$GRAPHCLUST_GRAPH_CACHE`` set, a built graph is stored there and read back by later fits
         of the same features and settings (:mod:`graphclust.graphs.cache`).
+
+        Sets ``graph_build_``: ``{"source": "input" | "built" | "cache", "seconds": s}``, where the
+        graph came from and the wall time it took (a run's time includes it; a cached graph costs
+        almost nothing, so run times of the same method compare only at the same source).
         """
         from .graphs.cache import cached_knn_graph
         from .graphs.inputs import validate_graph
         from .graphs.knn import DEFAULT_NEIGHBORS
 
+        start = time.perf_counter()
+        report = {"source": "input"}
         if data.edge_index is not None:
             edge_index, edge_weight = data.edge_index, data.edge_weight
         else:
@@ -219,6 +228,7 @@ class BaseClusterer:
                 recipe["n_neighbors"] = k
             recipe.setdefault("n_neighbors", DEFAULT_NEIGHBORS)
             edge_index, edge_weight = cached_knn_graph(data.x, random_state=ctx.seed(), verbose=ctx.verbose,
-                                                       **recipe)
+                                                       report=report, **recipe)
+        self.graph_build_ = {**report, "seconds": time.perf_counter() - start}
         validate_graph(edge_index, data.num_nodes)
         return edge_index, edge_weight

@@ -511,6 +511,8 @@ def run_spec(spec: RunSpec, data, *, monitor: bool = True, device: str = "cpu", 
             record["pretraining"] = outcome.pretraining
         if outcome.own_graph:
             record["graph"] = f"own kNN graph, k = {model.n_neighbors} (the dataset's shared graph has another k)"
+        if getattr(model, "graph_build_", None):  # where its graph came from and what it took (in time_s)
+            record["graph_build"] = json_safe(model.graph_build_)
     except Exception as err:  # a failed run is recorded and the grid goes on
         record.update({"status": "failed", "error": f"{type(err).__name__}: {err}",
                        "traceback": traceback.format_exc(limit=-8), "time_s": time.perf_counter() - start})

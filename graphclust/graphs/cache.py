@@ -62,13 +62,17 @@ def _read(path: Path):
         return None
 
 
-def cached_knn_graph(x: Any, *, cache_dir: str | Path | None = None, verbose: bool = False, **kwargs):
+def cached_knn_graph(x: Any, *, cache_dir: str | Path | None = None, verbose: bool = False,
+                     report: dict | None = None, **kwargs):
     """:func:`~graphclust.graphs.knn.knn_graph` of ``x`` with ``kwargs``, read from ``cache_dir`` (default
     :func:`graph_cache_dir`; None: no caching) when the same graph was stored there, else built and stored.
 
     Returns what ``knn_graph`` returns (``return_distances`` is not cached: with it the graph is built).
-    ``verbose``: say on stderr whether the graph was read or built and stored."""
+    ``verbose``: say on stderr whether the graph was read or built and stored. ``report``: a dict that gets
+    ``"source"``, ``"cache"`` when the graph was read from the folder, else ``"built"``."""
     folder = Path(cache_dir) if cache_dir is not None else graph_cache_dir()
+    if report is not None:
+        report["source"] = "built"
     if folder is None or kwargs.get("return_distances"):
         return knn_graph(x, **kwargs)
     seed = _seed(kwargs.get("random_state"))  # drawn once, hit or miss
@@ -81,6 +85,8 @@ def cached_knn_graph(x: Any, *, cache_dir: str | Path | None = None, verbose: bo
     with open(path.with_name(path.name + ".lock"), "a") as lock, file_lock(lock):  # one builds, the others read
         stored = _read(path)
         if stored is not None:
+            if report is not None:
+                report["source"] = "cache"
             if verbose:
                 print(f"kNN graph read from {path}", file=sys.stderr, flush=True)
             return stored

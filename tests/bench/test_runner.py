@@ -458,4 +458,6 @@ def test_a_method_with_another_k_runs_on_its_own_knn_graph_and_says_so(tmp_path)
     own, = read_records(tmp_path / "k3.jsonl")
     assert shared["status"] == own["status"] == "ok"
     assert "graph" not in shared and own["graph"].startswith("own kNN graph, k = 3")
+    assert shared["graph_build"]["source"] == "input"  # the harness's shared graph came with the data
+    assert own["graph_build"]["source"] == "built" and own["graph_build"]["seconds"] >= 0
     assert own["history"] != shared["history"]  # another graph, another training

@@ -60,11 +60,13 @@ def test_runs_are_recorded_once_with_progress_and_tables(script, tmp_path, monke
     for r in runs:
         assert 0.0 <= r["acc"] <= 1.0 and r["time"] > 0
         assert r["full_config"]["epochs"] == 2 and "checkpoint" not in r["full_config"]
+        assert ("graph_build" in r) == (r["method"] == "sddecc")  # where its graph came from; ConvAE has none
         curve = r[script.MONITOR_KEY]  # the monitored ACC of the 2 joint epochs, the last the final model's
         assert len(curve) == 2 and curve[-1] == round(r["acc"], 4)
     assert not list((tmp_path / "checkpoints").glob("*.pt"))  # recorded runs leave no checkpoint
     tables = (tmp_path / "sddecc.md").read_text()
     assert "| usps | ConvAE | 1 |" in tables and "| usps | SDDECC (ConvAE+MI+GCN) | 1 |" in tables
+    assert "includes getting its kNN graph: built in the run in 1 (the graph took" in tables
 
     run(script, monkeypatch, "--only", "sddecc,convae")  # all done: nothing runs again
     out = capsys.readouterr().out
@@ -515,6 +517,18 @@ def test_table_4s_ordering_on_the_estimators_schedule_and_its_runs_made_on_anoth
     # the time of rows made on other devices is named by its device
     runs = [dict(r, code={"objective": 7.0, "rate_nats": 20.0, "active_dims": 10, "rec_explained": 0.8}) for r in runs]
     assert "; 100 ± 0 s (NVIDIA H200) against 100 s (CPU) per run." in script.schedule_note(runs)  # 1 CPU seed
+
+
+def test_the_time_note_says_where_each_runs_graph_came_from(script):
+    old = {"dataset": "usps", "method": "sddecc", "seed": 0, "full_config": {"use_gcn": True}}  # before the field
+    no_gcn = {"dataset": "usps", "method": "convae", "seed": 0, "full_config": {"use_gcn": False}}
+    assert script.graph_time_note([old, no_gcn]) == ""  # no record says
+    runs = [old, no_gcn] + [dict(old, seed=seed, graph_build={"source": source, "seconds": seconds})
+                            for seed, source, seconds in ((1, "built", 40.0), (2, "built", 60.0), (3, "cache", 0.5))]
+    assert script.graph_time_note(runs) == (
+        "The s / run of a run on a graph includes getting its kNN graph: built in the run in 2 (the graph took "
+        "50.0 ± 10.0 s); read from a file (`--graph-cache`, built once beforehand) in 1 (the graph took 0.5 s). "
+        "1 older runs with a GCN do not say (an uncached MNIST graph took 45-130 s on the CPU).\n")
 
 
 def test_reruns_that_did_not_reproduce_are_summed_up_per_row(script):

@@ -30,9 +30,12 @@ def builds(monkeypatch):
 
 
 def test_a_stored_graph_is_read_back_for_the_same_features_and_settings(points, tmp_path, builds):
-    first = cached_knn_graph(points, cache_dir=tmp_path, n_neighbors=3, random_state=1)
-    again = cached_knn_graph(points, cache_dir=tmp_path, n_neighbors=3, random_state=2)  # exact: seed ignored
+    reports = [{}, {}]
+    first = cached_knn_graph(points, cache_dir=tmp_path, n_neighbors=3, random_state=1, report=reports[0])
+    again = cached_knn_graph(points, cache_dir=tmp_path, n_neighbors=3, random_state=2,  # exact: seed ignored
+                             report=reports[1])
     assert len(builds) == 1 and len(list(tmp_path.glob("knn_*.pt"))) == 1
+    assert reports == [{"source": "built"}, {"source": "cache"}]
     for a, b, c in zip(first, again, knn_graph(points, n_neighbors=3)):
         assert torch.equal(a, b) and torch.equal(a, c)
     cached_knn_graph(points, cache_dir=tmp_path, n_neighbors=4)  # another k
@@ -64,9 +67,10 @@ def test_an_unreadable_file_is_built_again_and_replaced(points, tmp_path, builds
 def test_no_folder_no_caching(points, monkeypatch, builds):
     monkeypatch.delenv(CACHE_ENV, raising=False)
     assert graph_cache_dir() is None
+    report = {}
+    cached_knn_graph(points, n_neighbors=3, report=report)
     cached_knn_graph(points, n_neighbors=3)
-    cached_knn_graph(points, n_neighbors=3)
-    assert len(builds) == 2
+    assert len(builds) == 2 and report == {"source": "built"}
     monkeypatch.setenv(CACHE_ENV, "  ")
     assert graph_cache_dir() is None
 
@@ -80,8 +84,12 @@ def test_an_estimator_reads_its_graph_from_the_folder_of_the_environment(tmp_pat
     assert "kNN graph built and stored in" in capsys.readouterr().err
     again = SDDECC(**settings, verbose=True).fit(x)
     assert "kNN graph read from" in capsys.readouterr().err
+    assert first.graph_build_["source"] == "built" and again.graph_build_["source"] == "cache"
+    assert all(model.graph_build_["seconds"] >= 0 for model in (first, again))
     assert len(list(tmp_path.glob("knn_*.pt"))) == 1
     assert np.array_equal(first.labels_, again.labels_)  # the same graph and the same random draws: the same fit
+    first.set_params(use_gcn=False, verbose=False).fit(x)  # no graph in this fit: none reported, not the last fit's
+    assert first.graph_build_ is None
 
 
 def test_a_generator_is_advanced_alike_whether_the_graph_is_read_or_built(points, tmp_path, builds):
