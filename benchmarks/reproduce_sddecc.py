@@ -616,12 +616,11 @@ def schedule_section(runs: list[dict], rows: dict[str, str], title: str, intro: 
 
 def schedule_note(runs: list[dict]) -> str:
     """The section on the rows trained on the estimator's schedule where the tables shorten it (``LONG_ROWS``)."""
-    model = make_method("sddecc")
     return schedule_section(
-        runs, LONG_ROWS, f"Schedule: the tables' epochs or {model.pretrain_epochs} + {model.epochs}",
+        runs, LONG_ROWS, f"Schedule: the tables' epochs or {_OWN}",
         "The tables train SDDECC and its ablations on MNIST and Fashion-MNIST for fewer epochs than the estimator's "
-        f"{model.pretrain_epochs} + {model.epochs} (`SDDECC_EPOCHS`), to fit the machine's time. The rows "
-        f"*..., {model.pretrain_epochs} + {model.epochs} epochs* run the estimator's schedule, everything else the "
+        f"{_OWN} (`SDDECC_EPOCHS`), to fit the machine's time. The rows "
+        f"*..., {_OWN} epochs* run the estimator's schedule, everything else the "
         "same, to measure what the shorter schedule costs (the ConvAE ablation first: the Gaussian encoder, its "
         "prior KL, then L_c, at about a third of SDDECC's time):",
         "\nThe tables keep the shorter schedule; these figures only show what it costs and chose nothing.\n")
@@ -632,7 +631,7 @@ def steps_note(runs: list[dict]) -> str:
     ``STEP_REFERENCE`` (``STEP_ROWS``)."""
     model, reference = make_method("sddecc"), STEP_REFERENCE.upper()
     batches = {name: batches_per_epoch(name) for name in ("usps", STEP_REFERENCE)}
-    schedule = f"{model.pretrain_epochs} + {model.epochs}"
+    schedule = _OWN
     return schedule_section(
         runs, STEP_ROWS, f"Schedule in optimiser steps: as many as {schedule} epochs of {reference}",
         f"The estimator's {schedule} epochs were set on USPS ({batches['usps']} batches of {model.batch_size} per "
