@@ -340,35 +340,41 @@ def test_deepcluster_backbones_are_compared_on_the_seeds_both_ran(script):
             "run.") in note
 
 
-def test_the_long_schedule_rows_are_the_estimators_schedule_set_beside_the_tables_rows(script, monkeypatch):
-    default = script.make_method("sddecc")
-    schedule = {"pretrain_epochs": default.pretrain_epochs, "epochs": default.epochs}
-    monkeypatch.setattr(script, "SDDECC_EPOCHS", {"mnist": {"pretrain_epochs": 10, "epochs": 20}})
-    for long, base in script.LONG_ROWS.items():  # the tables' row, but on the estimator's schedule
+def test_the_short_rows_keep_the_tables_old_schedule_beside_the_tables_rows(script, monkeypatch):
+    monkeypatch.setattr(script, "SDDECC_EPOCHS", {})  # the tables on the estimator's own schedule, as now
+    short = {"pretrain_epochs": 10, "epochs": 20}
+    assert script.SHORT_EPOCHS == {"mnist": short, "fashion-mnist": short}
+    for row, base in script.SHORT_ROWS.items():  # the tables' row, on the schedule the tables had until 2026-12-04
         if base == "convae_rec":  # strategy 1: pretraining alone, as many epochs as the others train in all
-            assert script.row_params("mnist", base)[1] == {**script.OWN_ROWS[base][1], "pretrain_epochs": 30}
-            assert script.row_params("mnist", long)[1] == {**script.OWN_ROWS[base][1], "pretrain_epochs": 80}
+            assert script.row_params("mnist", base)[1] == {**script.OWN_ROWS[base][1], "pretrain_epochs": 80}
+            assert script.row_params("mnist", row)[1] == {**script.OWN_ROWS[base][1], "pretrain_epochs": 30}
             continue
-        assert script.row_params("mnist", base)[1]["epochs"] == 20
-        assert script.row_params("mnist", long) == ("sddecc", {**script.OWN_ROWS[base][1], **schedule})
+        assert script.row_params("mnist", base) == ("sddecc", script.OWN_ROWS[base][1])  # the estimator's defaults
+        assert script.row_params("fashion-mnist", row) == ("sddecc", {**short, **script.OWN_ROWS[base][1]})
+    with pytest.raises(ValueError, match="only on mnist, fashion-mnist, not 'usps'"):
+        script.row_params("usps", "convae_short")
 
     def rows(method, runs):
         return [{"dataset": "mnist", "method": method, "seed": s, "acc": a, "nmi": n, "time": t,
                  "code": {"objective": o, "rate_nats": 20.0, "active_dims": 10, "rec_explained": 0.8}}
                 for s, a, n, t, o in runs]
 
-    short = rows("convae", [(0, 0.70, 0.60, 1000, 5.0), (1, 0.74, 0.64, 1200, 4.0), (2, 0.9, 0.9, 1, 1.0)])
-    assert script.schedule_note(short) == ""  # the long row has not run
-    note = script.schedule_note(short + rows("convae_long", [(0, 0.80, 0.70, 3000, 4.5), (1, 0.76, 0.66, 3400, 4.2)]))
-    # seeds 0, 1 only: the short row's seed 2 is left out of every mean
-    assert "\nConvAE:\n" in note and "SDDECC (ConvAE+MI+GCN):" not in note  # only the row that ran
-    assert ("- mnist, seeds 0, 1: ACC 0.7800 ± 0.0200 at 30 + 50 epochs against 0.7200 ± 0.0200 at 10 + 20 (the "
+    tables = rows("convae", [(0, 0.80, 0.70, 3000, 4.5), (1, 0.76, 0.66, 3400, 4.2), (2, 0.9, 0.9, 1, 1.0)])
+    assert script.schedule_note(tables) == ""  # the short row has not run
+    note = script.schedule_note(tables + rows("convae_short", [(0, 0.70, 0.60, 1000, 5.0), (1, 0.74, 0.64, 1200, 4.0)])
+                                + rows("sddecc_short", [(5, 0.5, 0.5, 1, 1.0)])  # a seed the tables' row has not run
+                                + rows("convae_rec", [(0, 0.6, 0.6, 1, 1.0)]) + rows("convae_rec_short", [(0, 0.5, 0.5,
+                                                                                                        1, 1.0)]))
+    # seeds 0, 1 only: the tables' seed 2 is left out of every mean
+    assert "\nConvAE:\n" in note and "SDDECC (ConvAE+MI+GCN):" not in note  # no seed of both
+    assert "reconstruction only" not in note  # strategy 1 has no joint stage: its table is all there is
+    assert ("- mnist, seeds 0, 1: ACC 0.7200 ± 0.0200 at 10 + 20 epochs against 0.7800 ± 0.0200 at 30 + 50 (the "
             "ConvAE row's runs of the same seeds).") in note
     assert ("- Eq. 19 without the MI terms at the final model, decoded from μ(x) (`code.objective`, lower is better, "
-            "no labels), seeds 0, 1: 4.3500 ± 0.1500 at 30 + 50 epochs against 4.5000 ± 0.5000 at 10 + 20; lower at "
-            "30 + 50 epochs on 1 of 2 seeds.") in note
-    assert "- NMI 0.6800 ± 0.0200 at 30 + 50 epochs against 0.6200 ± 0.0200 at 10 + 20; 3200 ± 200 s against " \
-           "1100 ± 100 s per run." in note
+            "no labels), seeds 0, 1: 4.5000 ± 0.5000 at 10 + 20 epochs against 4.3500 ± 0.1500 at 30 + 50; lower at "
+            "10 + 20 epochs on 1 of 2 seeds.") in note
+    assert "- NMI 0.6200 ± 0.0200 at 10 + 20 epochs against 0.6800 ± 0.0200 at 30 + 50; 1100 ± 100 s against " \
+           "3200 ± 200 s per run." in note
 
 
 def test_the_step_rows_train_as_many_optimiser_steps_as_the_estimators_schedule_on_mnist(script, monkeypatch):
@@ -435,8 +441,8 @@ def test_the_gcn_ratio_row_updates_the_gcn_as_seldom_per_ddecn_step_as_on_mnist(
     runs = (rows("sddecc_steps", "usps", [(0, 0.77, 1500, 4.2, 0.95), (1, 0.76, 1600, 4.3, 0.93),
                                           (2, 0.99, 1, 1.0, 1.0)])
             + rows("convae_mi_steps", "usps", [(0, 0.76, 700, 4.2, 1.0), (1, 0.77, 800, 4.2, 1.0)])
-            + rows("sddecc_long", "mnist", [(0, 0.76, 7000, 7.0, 0.95), (1, 0.78, 6000, 7.0, 0.95)])
-            + rows("convae_long", "mnist", [(0, 0.85, 2000, 7.0, 1.0), (1, 0.84, 2000, 7.0, 1.0),
+            + rows("sddecc", "mnist", [(0, 0.76, 7000, 7.0, 0.95), (1, 0.78, 6000, 7.0, 0.95)])
+            + rows("convae", "mnist", [(0, 0.85, 2000, 7.0, 1.0), (1, 0.84, 2000, 7.0, 1.0),
                                             (2, 0.86, 2000, 7.0, 1.0)]))
     assert script.gcn_ratio_note(runs) == ""  # the row has not run
     note = script.gcn_ratio_note(runs + rows("sddecc_steps_gcn", "usps", [(0, 0.74, 1000, 4.4, 0.90),
@@ -466,7 +472,8 @@ def test_the_gcn_ratio_row_updates_the_gcn_as_seldom_per_ddecn_step_as_on_mnist(
     assert "On usps, a GCN refreshed as seldom per DDECN step as on MNIST does not score under" in note
     assert "does not explain what the GCN costs on MNIST. " in note  # MNIST's -7.5 ± 1.5: beyond its spread
     # MNIST's SDDECC seed 1 at 0.86: SDDECC - ConvAE -9, +2 points -> -3.5 ± 5.5, a gap within its spread
-    runs = [dict(r, acc=0.86) if (r["method"], r["seed"]) == ("sddecc_long", 1) else r for r in runs]
+    runs = [dict(r, acc=0.86) if (r["dataset"], r["method"], r["seed"]) == ("mnist", "sddecc", 1) else r
+            for r in runs]
     note = script.gcn_ratio_note(runs + rows("sddecc_steps_gcn", "usps", [(0, 0.78, 1000, 4.4, 0.90),
                                                                           (1, 0.75, 1100, 4.1, 0.86)]))
     assert "seed-paired, SDDECC -3.5 ± 5.5 points, higher on 1 of 2 seeds (within the spread).\n" in note
@@ -479,48 +486,57 @@ def test_the_gcn_ratio_row_updates_the_gcn_as_seldom_per_ddecn_step_as_on_mnist(
     assert ("- How soft the read-out is (label-free, `code.y_entropy`, `code.posterior_entropy`: the mean entropy of "
             "a row, in nats; 1.386 for a uniform one), with 1 GCN step per epoch, seeds 0: Y 0.100, the DDECN's own "
             "posterior 0.140.") in script.gcn_ratio_note(runs + ratio)
-    above = [dict(r, acc=0.95 + 0.01 * r["seed"]) if r["method"] == "sddecc_long" else r for r in runs]
+    above = [dict(r, acc=0.95 + 0.01 * r["seed"]) if (r["dataset"], r["method"]) == ("mnist", "sddecc") else r
+             for r in runs]
     assert "does not explain a gap on MNIST, where SDDECC scores above ConvAE (the last line)." in \
         script.gcn_ratio_note(above + ratio)  # +10, +11 points: above beyond the spread
     unrun = [r for r in runs if r["dataset"] == "usps"]
     assert "does not explain a gap on MNIST. The estimator keeps" in script.gcn_ratio_note(unrun + ratio)
 
 
-def test_table_4s_ordering_on_the_estimators_schedule_and_its_runs_made_on_another_device(script):
+def test_table_4s_ordering_on_the_shorter_schedule_and_the_runs_made_on_another_device(script, monkeypatch):
+    monkeypatch.setattr(script, "SDDECC_EPOCHS", {})
+
     def run(method, seed, acc, device=None, replaces=None):
         return {"dataset": "mnist", "method": method, "seed": seed, "acc": acc, "nmi": 0.7, "ari": 0.6, "f1": 0.7,
                 "time": 100.0, "versions": {"torch": "2.11.0+cu130" if device else "2.13.0+cpu"},
                 **({"device": device} if device else {}), **({"replaces": replaces} if replaces else {})}
 
     gpu = "cuda (NVIDIA H200)"
-    runs = [run("convae", 0, 0.9), run("convae_mi", 0, 0.1)]  # the tables' rows: not in this note
-    assert script.long_ordering_note(runs) == "" and script.gpu_rows_note(runs) == ""
-    runs += [run("convae_long", 0, 0.80, gpu, {"acc": 0.86, "device": "cpu", "time": 2000.0}),
-             run("convae_long", 1, 0.84, gpu, {"acc": 0.83, "device": "cpu", "time": 2100.0}),
-             run("convae_mi_long", 0, 0.78, gpu), run("convae_mi_long", 1, 0.85, gpu)]
-    note = script.long_ordering_note(runs)
-    # ConvAE+MI - ConvAE at 30 + 50: -2, +1 points -> -0.5 ± 1.5
-    assert ("  - ConvAE < ConvAE+MI: does not hold (within the spread), -0.5 ± 1.5 points, higher on 1 of 2 seeds "
-            "(0, 1); paper +5.9.") in note
-    assert "ConvAE+GCN" not in note  # not run on this schedule
+    short = [run("convae_short", 0, 0.70), run("convae_short", 1, 0.74), run("convae_mi_short", 0, 0.72),
+             run("convae_mi_short", 1, 0.73)]
+    assert script.short_ordering_note(short[:1]) == "" and script.gpu_rows_note(short) == ""
+    note = script.short_ordering_note(short)
+    # ConvAE+MI - ConvAE at 10 + 20: +2, -1 points -> +0.5 ± 1.5
+    assert ("  - ConvAE < ConvAE+MI: holds (within the spread), +0.5 ± 1.5 points, higher on 1 of 2 seeds (0, 1); "
+            "paper +5.9.") in note and "ConvAE+GCN" not in note  # not run on this schedule
+    tables = [run("convae", 0, 0.80, gpu, {"acc": 0.86, "device": "cpu", "time": 2000.0}),
+              run("convae", 1, 0.84, gpu, {"acc": 0.83, "device": "cpu", "time": 2100.0}),
+              run("convae_mi", 0, 0.78, gpu), run("convae_mi", 1, 0.85, gpu)]
+    assert "made on CPU and on" not in script.ordering_note(short)
+    note = script.ordering_note(short + tables)
+    assert "  - ConvAE < ConvAE+MI: does not hold (within the spread), -0.5 ± 1.5 points" in note  # the tables' rows
     # the reruns moved by -6 and +1 points: sizes 6, 1 -> 3.5 ± 2.5
     assert ("The same seed of the same row made on CPU and on NVIDIA H200 (*Runs made again* below; 2 runs) moved by "
             "-6.0 to +1.0 points of ACC, 3.5 ± 2.5 in size.") in note
     # the device a record was made on, where the text names it; older records without one were made on the CPU
-    assert [script.device_name(r) for r in (runs[0], runs[2], {"full_config": {"device": "cuda"}})] == \
+    assert [script.device_name(r) for r in (short[0], tables[0], {"full_config": {"device": "cuda"}})] == \
         ["CPU", "NVIDIA H200", "cuda"]
-    assert script.made_under(runs[2]) == "code unrecorded, cuda (NVIDIA H200), torch 2.11.0+cu130, 100 s"
-    assert script.made_under({**runs[0], "torch_threads": 1}) == "code unrecorded, 1 thread, 100 s"
+    assert script.made_under(tables[0]) == "code unrecorded, cuda (NVIDIA H200), torch 2.11.0+cu130, 100 s"
+    assert script.made_under({**short[0], "torch_threads": 1}) == "code unrecorded, 1 thread, 100 s"
     assert script.device_label("cpu") == "cpu"
+    runs = short + tables
     assert script.gpu_rows_note(runs) == (
         "Rows run on a GPU, whose s / run does not compare with the CPU rows' (one core per run): mnist on NVIDIA "
-        "H200: *ConvAE, 30 + 50 epochs*, *ConvAE+MI, 30 + 50 epochs*.\n")
-    # the provenance of the H200 runs of 2026-12-04 comes only with runs of their code
-    runs[2]["code_version"] = script.H200_CODE
-    assert script.gpu_rows_note(runs).endswith("*ConvAE+MI, 30 + 50 epochs*." + script.H200_RUNS + "\n")
+        "H200: *ConvAE*, *ConvAE+MI*.\n")
+    # how the H200 runs of a day were made comes only with runs of their code, in the order of H200_RUNS
+    first, second = script.H200_RUNS
+    runs[6]["code_version"], runs[5]["code_version"] = second, first
+    assert script.gpu_rows_note(runs).endswith(
+        "*ConvAE+MI*." + script.H200_RUNS[first] + script.H200_RUNS[second] + "\n")
     # the time of rows made on other devices is named by its device
     runs = [dict(r, code={"objective": 7.0, "rate_nats": 20.0, "active_dims": 10, "rec_explained": 0.8}) for r in runs]
-    assert "; 100 ± 0 s (NVIDIA H200) against 100 s (CPU) per run." in script.schedule_note(runs)  # 1 CPU seed
+    assert "; 100 ± 0 s (CPU) against 100 ± 0 s (NVIDIA H200) per run." in script.schedule_note(runs)
 
 
 def test_the_time_note_says_where_each_runs_graph_came_from(script):
@@ -788,8 +804,8 @@ def test_workers_run_side_by_side_with_a_log_each_and_failures_counted(script, t
     assert f"mnist K-means, DEC seed 1: FAILED (exit 2): broken; see {log}" in out
 
 
-def test_sddecc_is_set_beside_the_paper_with_its_longer_schedules(script, monkeypatch):
-    monkeypatch.setattr(script, "SDDECC_EPOCHS", {"mnist": {"pretrain_epochs": 10, "epochs": 20}})
+def test_sddecc_is_set_beside_the_paper_with_its_other_schedules(script, monkeypatch):
+    monkeypatch.setattr(script, "SDDECC_EPOCHS", {})
 
     def rows(method, dataset, accs, device=None):
         return [{"dataset": dataset, "method": method, "seed": s, "acc": a, **({"device": device} if device else {})}
@@ -797,9 +813,22 @@ def test_sddecc_is_set_beside_the_paper_with_its_longer_schedules(script, monkey
 
     assert script.standing_note(rows("convae", "usps", [0.7])) == ""  # SDDECC has not run
     note = script.standing_note(rows("sddecc", "usps", [0.72, 0.74]) + rows("sddecc_steps_gcn", "usps", [0.77])
-                                + rows("sddecc_long", "mnist", [0.80, 0.82, 0.78], "cuda (NVIDIA H200)"))
+                                + rows("sddecc_short", "mnist", [0.80, 0.82, 0.78], "cuda (NVIDIA H200)"))
     assert ("- usps: paper 0.7986; ours 0.7300 ± 0.0100 at 30 + 50 epochs (2 seeds, CPU); 0.7700 at 222 + 370 "
             "epochs, as few GCN steps per DDECN step as on MNIST (1 seed, CPU).") in note
-    # MNIST: no run of the tables' row yet, only the estimator's schedule; mean 0.80, std of (0, 2, -2) points: 1.63
-    assert "- mnist: paper 0.9022; ours 0.8000 ± 0.0163 at 30 + 50 epochs (3 seeds, NVIDIA H200)." in note
+    # MNIST: no run of the tables' row yet, only the shorter schedule; mean 0.80, std of (0, 2, -2) points: 1.63
+    assert "- mnist: paper 0.9022; ours 0.8000 ± 0.0163 at 10 + 20 epochs (3 seeds, NVIDIA H200)." in note
     assert "fashion-mnist" not in note
+
+
+def test_rows_not_yet_run_on_the_tables_schedule_are_named_and_short_rows_need_their_datasets(script, monkeypatch,
+                                                                                              capsys):
+    runs = [{"dataset": "mnist", "method": method, "seed": 0}
+            for method in ("sddecc", "convae", "convae_mi", "convae_gcn", "deepcluster", "convae_rec_short")]
+    assert script.unrun_note(runs, ["usps", "mnist"]) == (  # usps: nothing ran, nothing named
+        "Not yet run on the tables' schedule, so not in the tables: mnist: ConvAE, reconstruction only + k-means.\n")
+    assert script.unrun_note(runs + [dict(runs[0], method="convae_rec")], ["mnist"]) == ""
+    with pytest.raises(SystemExit):
+        run(script, monkeypatch, "--only", "convae_short")  # on "usps", which has no shorter schedule
+    assert "row(s) ['convae_short'] have a shorter schedule only on mnist, fashion-mnist; not on usps" in \
+        capsys.readouterr().err
