@@ -597,18 +597,17 @@ def schedule_section(runs: list[dict], rows: dict[str, str], title: str, intro: 
     """A section on ``rows`` (row -> its row of the tables) that change only the schedule, each beside its row of
     the tables on the seeds both ran, by ACC, the Eq. 19 value reached (label-free), NMI and time; "" before any
     ran."""
-    ran = {row: runs_by_dataset(runs, row) for row in rows}
-    if not any(ran.values()):
+    paired = {row: {dataset: (mine, default) for dataset, mine in runs_by_dataset(runs, row).items()
+                    if (default := seed_runs(runs, rows[row], dataset, [r["seed"] for r in mine]))}
+              for row in rows}  # row -> dataset -> (its runs, the other row's runs of the seeds both ran)
+    if not any(paired.values()):
         return ""
     lines = [f"## {title}\n", intro]
-    for row, variant in ran.items():
-        variant = {dataset: mine for dataset, mine in variant.items()  # the seeds the other row ran too
-                   if seed_runs(runs, rows[row], dataset, [r["seed"] for r in mine])}
+    for row, variant in paired.items():
         if variant:
             lines.append(f"\n{ROW_NAMES[rows[row]]}:\n")
-        for dataset, mine in variant.items():
+        for dataset, (mine, default) in variant.items():
             names = (epochs_name(dataset, row), epochs_name(dataset, rows[row]).removesuffix(" epochs"))
-            default = seed_runs(runs, rows[row], dataset, [r["seed"] for r in mine])
             lines += beside_default(runs, dataset, mine, names, rows[row])
             lines += objective_line(mine, default, names, "- ")
             lines += convergence_line(mine, names[0]) + convergence_line(default, names[1])
@@ -1205,11 +1204,10 @@ def grid_runs(records: list[dict], dataset: str, row: str) -> list[dict]:
 def unrun_note(runs: list[dict], datasets) -> str:
     """A line naming, per dataset where this script's rows of Tables 3 and 4 have run, those that have not run yet
     on the tables' schedule (a table leaves such a row out); "" when none is missing."""
-    own = [row for row in (*TABLE3, *TABLE4) if row in OWN_ROWS]
+    own = dict.fromkeys(row for row in (*TABLE3, *TABLE4) if row in OWN_ROWS)
     ran = {(r["dataset"], r["method"]) for r in runs}
-    missing = {d: [ROW_NAMES[row] for row in dict.fromkeys(own) if (d, row) not in ran] for d in datasets
-               if any((d, row) in ran for row in own)}
-    missing = {d: rows for d, rows in missing.items() if rows}
+    missing = {d: rows for d in datasets if any((d, row) in ran for row in own)
+               if (rows := [ROW_NAMES[row] for row in own if (d, row) not in ran])}
     if not missing:
         return ""
     return ("Not yet run on the tables' schedule, so not in the tables: "
