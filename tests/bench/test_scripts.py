@@ -821,6 +821,21 @@ def test_sddecc_is_set_beside_the_paper_with_its_other_schedules(script, monkeyp
     assert "fashion-mnist" not in note
 
 
+def test_rows_of_the_tables_with_fewer_seeds_than_the_default_are_named(script):
+    def rows(method, dataset, seeds):
+        return [{"dataset": dataset, "method": method, "seed": seed} for seed in seeds]
+
+    runs = (rows("sdcn", "mnist", [0, 1]) + rows("sdcn", "mnist", [1])  # a seed recorded twice counts once
+            + rows("idec", "fashion-mnist", [1]) + rows("sddecc", "mnist", [0, 1, 2, 3])
+            + rows("sddecc_short", "mnist", [0])  # not a row of Table 3 or 4
+            + rows("convae", "usps", range(10)))
+    assert script.few_seeds_note(runs, ["usps", "mnist", "fashion-mnist"]) == (
+        "Fewer seeds than this script's default (usps 10, mnist 3, fashion-mnist 3), seeds so far in brackets: "
+        "mnist: SDCN (2); fashion-mnist: IDEC (1). Run without `--seeds`, the script runs the missing ones.\n")
+    assert script.few_seeds_note(runs, ["usps"]) == ""
+    assert script.few_seeds_note(rows("convae", "usps", range(9)), ["usps"]).startswith("Fewer seeds")
+
+
 def test_rows_not_yet_run_on_the_tables_schedule_are_named_and_short_rows_need_their_datasets(script, monkeypatch,
                                                                                               capsys):
     runs = [{"dataset": "mnist", "method": method, "seed": 0}
