@@ -1122,6 +1122,20 @@ def gpu_rows_note(runs: list[dict]) -> str:
             + "." + "".join(text for code, text in H200_RUNS.items() if code in batches) + "\n")
 
 
+def threads_note(runs: list[dict]) -> str:
+    """A line naming the CPU runs recorded on more than one thread (``torch_threads``), whose s / run is not one
+    core's, per dataset and row with their seeds and thread counts; "" when there are none."""
+    many: dict[tuple[str, str], list[str]] = {}
+    for run in runs:
+        if device_name(run) == "CPU" and (run.get("torch_threads") or 1) > 1:
+            many.setdefault((run["dataset"], ROW_NAMES[run["method"]]), []).append(
+                f"seed {run['seed']} ({run['torch_threads']} threads)")
+    if not many:
+        return ""
+    return ("CPU runs on more than one thread, whose s / run is not one core's: "
+            + "; ".join(f"{d} {row}, {', '.join(seeds)}" for (d, row), seeds in many.items()) + ".\n")
+
+
 GRAPH_SOURCES = {"built": "built in the run", "cache": "read from a file (`--graph-cache`, built once beforehand)",
                  "input": "given with the data"}
 
@@ -1280,7 +1294,7 @@ def write_tables(datasets) -> str:
                      "seeds' shared autoencoder, so not the same runs as `reproduce_baselines.py` would make): "
                      + "; ".join(f"{d}: {', '.join(dict.fromkeys(rows))}" for d, rows in from_grid.items()) + ".\n")
     for note in (unrun_note(runs, datasets), few_seeds_note(runs, datasets), gpu_rows_note(runs),
-                 graph_time_note(runs)):
+                 threads_note(runs), graph_time_note(runs)):
         if note:
             parts.append(note)
     changed = settings_changed(runs)

@@ -836,6 +836,17 @@ def test_rows_of_the_tables_with_fewer_seeds_than_the_default_are_named(script):
     assert script.few_seeds_note(rows("convae", "usps", range(9)), ["usps"]).startswith("Fewer seeds")
 
 
+def test_cpu_runs_on_more_than_one_thread_are_named(script):
+    cpu = {"full_config": {"device": "cpu"}}
+    runs = [{"dataset": "mnist", "method": "sdcn", "seed": 2, "torch_threads": 2, **cpu},
+            {"dataset": "mnist", "method": "sdcn", "seed": 1, "torch_threads": 1, **cpu},
+            {"dataset": "mnist", "method": "sdcn", "seed": 0, **cpu},  # older record: threads unrecorded
+            {"dataset": "mnist", "method": "sddecc", "seed": 0, "torch_threads": 2, "device": "cuda (NVIDIA H200)"}]
+    assert script.threads_note(runs) == (
+        "CPU runs on more than one thread, whose s / run is not one core's: mnist SDCN, seed 2 (2 threads).\n")
+    assert script.threads_note(runs[1:]) == ""
+
+
 def test_rows_not_yet_run_on_the_tables_schedule_are_named_and_short_rows_need_their_datasets(script, monkeypatch,
                                                                                               capsys):
     runs = [{"dataset": "mnist", "method": method, "seed": 0}
