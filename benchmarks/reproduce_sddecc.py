@@ -144,6 +144,7 @@ OWN_ROWS.update({row: OWN_ROWS[base] for row, base in {**SHORT_ROWS, **STEP_ROWS
 OWN_ROWS.update({row: OWN_ROWS[base] for row, base in GCN_RATIO_ROWS.items()})
 TABLE3 = ("kmeans", "ae_kmeans", "dec", "idec", "deepcluster", "sdcn", "sddecc")
 TABLE4 = ("convae_rec", "convae", "convae_mi", "convae_gcn", "sddecc")
+TABLE_ROWS = tuple(dict.fromkeys(TABLE3 + TABLE4))  # the rows of both tables, each once (SDDECC is in both)
 # the fields of a record superseded by --rerun that the new record keeps under "replaces" (with its ``record_device``)
 REPLACED_FIELDS = ("acc", "nmi", "ari", "f1", "time", "code_version", "torch_threads")
 READINGS = ("sddecc", "sddecc_lc_sum")  # the default and the literal L_c of Eq. 19
@@ -1218,7 +1219,7 @@ def grid_runs(records: list[dict], dataset: str, row: str) -> list[dict]:
 def unrun_note(runs: list[dict], datasets) -> str:
     """A line naming, per dataset where this script's rows of Tables 3 and 4 have run, those that have not run yet
     on the tables' schedule (a table leaves such a row out); "" when none is missing."""
-    own = dict.fromkeys(row for row in (*TABLE3, *TABLE4) if row in OWN_ROWS)
+    own = [row for row in TABLE_ROWS if row in OWN_ROWS]
     ran = {(r["dataset"], r["method"]) for r in runs}
     missing = {d: rows for d in datasets if any((d, row) in ran for row in own)
                if (rows := [ROW_NAMES[row] for row in own if (d, row) not in ran])}
@@ -1234,10 +1235,10 @@ def few_seeds_note(runs: list[dict], datasets) -> str:
     they have; "" when every row that ran has them all."""
     seeds: dict[tuple[str, str], set] = {}
     for r in runs:
-        if r["method"] in (*TABLE3, *TABLE4):
+        if r["method"] in TABLE_ROWS:
             seeds.setdefault((r["dataset"], r["method"]), set()).add(r["seed"])
     short = {d: rows for d in datasets
-             if (rows := [f"{ROW_NAMES[row]} ({len(seeds[(d, row)])})" for row in dict.fromkeys((*TABLE3, *TABLE4))
+             if (rows := [f"{ROW_NAMES[row]} ({len(seeds[(d, row)])})" for row in TABLE_ROWS
                           if (d, row) in seeds and len(seeds[(d, row)]) < DEFAULT_SEEDS[d]])}
     if not short:
         return ""
@@ -1409,7 +1410,7 @@ def main() -> None:
     if args.workers < 1:
         parser.error(f"--workers must be at least 1, got {args.workers}")
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
-    rows = list(dict.fromkeys(TABLE3 + TABLE4 if args.only is None else args.only.split(",")))
+    rows = list(TABLE_ROWS if args.only is None else dict.fromkeys(args.only.split(",")))
     for name, known, valid in (("dataset", datasets, DATASETS), ("row", rows, ROW_NAMES)):
         bad = [v for v in known if v not in valid]
         if bad:
