@@ -124,12 +124,26 @@ def mean_std(values: list[float], digits: int = 4) -> str:
     return format_mean_std(*aggregate_mean_std(values), digits)
 
 
-def summary_table(runs: list[dict], paper: dict | None = None) -> str:
+def per_device(runs: list[dict], cell, device_of=None) -> str:
+    """``cell(runs)``, or where ``device_of`` puts a row's runs on more than one device, ``cell`` of each device's
+    runs followed by the device and how many runs it holds, in the runs' order: "136.1 (NVIDIA H200, 3) /
+    3210.4 (CPU, 2)". Time and memory of a run on a GPU do not compare with a CPU run's, so a row whose seeds
+    ran on both keeps them apart."""
+    groups: dict[str, list[dict]] = {}
+    for run in runs:
+        groups.setdefault(device_of(run) if device_of else "", []).append(run)
+    if len(groups) == 1:
+        return cell(runs)
+    return " / ".join(f"{cell(mine)} ({device}, {len(mine)})" for device, mine in groups.items())
+
+
+def summary_table(runs: list[dict], paper: dict | None = None, device_of=None) -> str:
     """Markdown: one row per (dataset, method) with mean ± std of each metric over seeds.
 
     ``paper[(dataset, method)]`` is the published (ACC, NMI, ARI, F1) in %, any entry None. When
     some runs carry :data:`BEST_EPOCH_KEY` (see :func:`best_epoch_acc`), a last column gives its
-    mean ± std over those runs, and how many they are.
+    mean ± std over those runs, and how many they are. ``device_of(run)`` names the device a run was
+    made on: a row with runs on more than one gives its s / run and peak RSS per device (:func:`per_device`).
     """
     paper = paper or {}
     best_column = any(r.get(BEST_EPOCH_KEY) is not None for r in runs)
@@ -144,8 +158,9 @@ def summary_table(runs: list[dict], paper: dict | None = None) -> str:
         cells = [mean_std([r[m] for r in mine]) for m in METRICS]
         ref = paper.get(key)
         ref_text = " / ".join("—" if v is None else f"{v:.2f}" for v in ref) if ref else "—"
-        line = (f"| {key[0]} | {key[1]} | {len(mine)} | " + " | ".join(cells) + f" | {ref_text} | "
-                f"{np.mean([r['time'] for r in mine]):.1f} | {max(r.get('peak_rss_mib', 0) for r in mine):.0f} |")
+        seconds = per_device(mine, lambda rs: f"{np.mean([r['time'] for r in rs]):.1f}", device_of)
+        rss = per_device(mine, lambda rs: f"{max(r.get('peak_rss_mib', 0) for r in rs):.0f}", device_of)
+        line = f"| {key[0]} | {key[1]} | {len(mine)} | " + " | ".join(cells) + f" | {ref_text} | {seconds} | {rss} |"
         if best_column:
             best = [r[BEST_EPOCH_KEY] for r in mine if r.get(BEST_EPOCH_KEY) is not None]
             line += (f" {mean_std(best)} ({len(best)} runs) |" if best else " — |")

@@ -1108,19 +1108,32 @@ difference that moves one image across a k-means boundary changes every later ep
 
 def gpu_rows_note(runs: list[dict]) -> str:
     """A paragraph naming, per dataset and GPU, the rows with runs made on a GPU (their time per run does not compare
-    with the CPU rows'), with how the H200 runs were made; "" when every run was on the CPU."""
-    on_gpu: dict[tuple[str, str], list[str]] = {}
+    with the CPU rows'), with how the H200 runs were made; "" when every run was on the CPU. A row with runs on
+    other devices too says which seeds ran where (its s / run and peak RSS are then given per device)."""
+    seeds: dict[tuple[str, str], dict[str, list[int]]] = {}  # (dataset, row) -> device -> seeds
     for run in runs:
-        name = device_name(run)
-        if name != "CPU":
-            on_gpu.setdefault((run["dataset"], name), []).append(ROW_NAMES[run["method"]])
+        seeds.setdefault((run["dataset"], ROW_NAMES[run["method"]]), {}).setdefault(
+            device_name(run), []).append(run["seed"])
+    on_gpu: dict[tuple[str, str], list[str]] = {}
+    for (dataset, row), where in seeds.items():
+        for name, mine in where.items():
+            if name == "CPU":
+                continue
+            others = "; ".join(f"{seed_words(s)} on {'the CPU' if n == 'CPU' else n}"
+                               for n, s in where.items() if n != name)
+            on_gpu.setdefault((dataset, name), []).append(
+                f"*{row}*" + (f" ({seed_words(mine)}; {others})" if others else ""))
     if not on_gpu:
         return ""
     batches = {r.get("code_version") for r in runs if device_name(r) == "NVIDIA H200"}
     return ("Rows run on a GPU, whose s / run does not compare with the CPU rows' (one core per run): "
-            + "; ".join(f"{d} on {name}: {', '.join(f'*{row}*' for row in dict.fromkeys(rows))}"
-                        for (d, name), rows in on_gpu.items())
+            + "; ".join(f"{d} on {name}: {', '.join(rows)}" for (d, name), rows in on_gpu.items())
             + "." + "".join(text for code, text in H200_RUNS.items() if code in batches) + "\n")
+
+
+def seed_words(seeds: list[int]) -> str:
+    """"seed 3" or "seeds 0-2" (:func:`seed_list`), sorted."""
+    return ("seed " if len(seeds) == 1 else "seeds ") + seed_list(sorted(seeds))
 
 
 def threads_note(runs: list[dict]) -> str:
@@ -1285,7 +1298,7 @@ def write_tables(datasets) -> str:
                       key=lambda run: (order[(run["dataset"], run["method"])], run["seed"]))
         mine = [dict(run, method=ROW_NAMES[run["method"]]) for run in mine]
         paper = {(d, ROW_NAMES[r]): v for (d, r), v in PAPER.items()}
-        parts.append(f"## {title}\n\n" + summary_table(mine, paper) + "\n")
+        parts.append(f"## {title}\n\n" + summary_table(mine, paper, device_of=device_name) + "\n")
     from_grid = {}
     for run in runs:
         if run.get("from_grid"):

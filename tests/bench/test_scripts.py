@@ -534,6 +534,20 @@ def test_table_4s_ordering_on_the_shorter_schedule_and_the_runs_made_on_another_
     runs[6]["code_version"], runs[5]["code_version"] = second, first
     assert script.gpu_rows_note(runs).endswith(
         "*ConvAE+MI*." + script.H200_RUNS[first] + script.H200_RUNS[second] + "\n")
+    # a row whose seeds ran on both devices says which ran where, and gives its time and memory per device
+    mixed = runs + [dict(run("convae", 2, 0.82), time=3000.0, peak_rss_mib=2000.0),
+                    dict(run("convae", 3, 0.80), time=3200.0, peak_rss_mib=2100.0)]
+    assert "mnist on NVIDIA H200: *ConvAE* (seeds 0, 1; seeds 2, 3 on the CPU), *ConvAE+MI*." in \
+        script.gpu_rows_note(mixed)
+    assert "*ConvAE* (seeds 0, 1; seed 2 on the CPU)" in script.gpu_rows_note(mixed[:-1])
+    def rows(device_of=None):
+        lines = sys.modules["_common"].summary_table(mixed, device_of=device_of).splitlines()[2:]
+        return {line.split(" | ")[1]: line for line in lines}
+
+    assert rows(script.device_name)["convae"].endswith(
+        "| 100.0 (NVIDIA H200, 2) / 3100.0 (CPU, 2) | 0 (NVIDIA H200, 2) / 2100 (CPU, 2) |")
+    assert rows(script.device_name)["convae_mi"].endswith("| 100.0 | 0 |")  # one device, one figure
+    assert rows()["convae"].endswith("| 1600.0 | 2100 |")  # without device_of: one figure over all runs
     # the time of rows made on other devices is named by its device
     runs = [dict(r, code={"objective": 7.0, "rate_nats": 20.0, "active_dims": 10, "rec_explained": 0.8}) for r in runs]
     assert "; 100 ± 0 s (CPU) against 100 ± 0 s (NVIDIA H200) per run." in script.schedule_note(runs)
