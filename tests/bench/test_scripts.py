@@ -540,6 +540,7 @@ def test_table_4s_ordering_on_the_shorter_schedule_and_the_runs_made_on_another_
     assert "mnist on NVIDIA H200: *ConvAE* (seeds 0, 1; seeds 2, 3 on the CPU), *ConvAE+MI*." in \
         script.gpu_rows_note(mixed)
     assert "*ConvAE* (seeds 0, 1; seed 2 on the CPU)" in script.gpu_rows_note(mixed[:-1])
+
     def rows(device_of=None):
         lines = sys.modules["_common"].summary_table(mixed, device_of=device_of).splitlines()[2:]
         return {line.split(" | ")[1]: line for line in lines}
