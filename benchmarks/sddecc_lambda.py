@@ -5,7 +5,7 @@ The paper searches λ1 ∈ {0.001, 0.005, 0.01, 0.05, 0.1} and λ2 ∈ {1, 1.25,
 Fashion-MNIST and finds ACC and NMI "relatively stable under most combinations", without saying
 which setting its tables report. SDDECC's defaults are the grids' centres (λ1 = 0.01, λ2 = 1.5),
 not chosen from this sweep. This script runs any part of the grid on one dataset (default USPS,
-about 8 min a run on one core; a 70,000-image run about 2 h: 7,213 s on MNIST) with SDDECC's defaults
+about 8 min a run on one core; a 70,000-image run takes about 2 h, 7,213 s on MNIST) with SDDECC's defaults
 otherwise, on the schedule ``reproduce_sddecc.py`` gives the dataset (``SDDECC_EPOCHS``):
 
     python benchmarks/sddecc_lambda.py --data-root ../shared/data --lambda2 1.5
