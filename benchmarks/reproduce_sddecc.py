@@ -1126,7 +1126,8 @@ def gpu_rows_note(runs: list[dict]) -> str:
     if not on_gpu:
         return ""
     batches = {r.get("code_version") for r in runs if device_name(r) == "NVIDIA H200"}
-    return ("Rows run on a GPU, whose s / run does not compare with the CPU rows' (one core per run): "
+    return ("Rows run on a GPU, whose s / run does not compare with the CPU rows' (one core per run, but for "
+            "the runs listed below as on more than one thread): "
             + "; ".join(f"{d} on {name}: {', '.join(rows)}" for (d, name), rows in on_gpu.items())
             + "." + "".join(text for code, text in H200_RUNS.items() if code in batches) + "\n")
 
