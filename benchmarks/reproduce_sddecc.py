@@ -1126,8 +1126,8 @@ def gpu_rows_note(runs: list[dict]) -> str:
     if not on_gpu:
         return ""
     batches = {r.get("code_version") for r in runs if device_name(r) == "NVIDIA H200"}
-    return ("Rows run on a GPU, whose s / run does not compare with the CPU rows' (one core per run, but for "
-            "the runs listed below as on more than one thread): "
+    some = ", but for the runs listed below as on more than one thread" if any(map(on_many_threads, runs)) else ""
+    return (f"Rows run on a GPU, whose s / run does not compare with the CPU rows' (one core per run{some}): "
             + "; ".join(f"{d} on {name}: {', '.join(rows)}" for (d, name), rows in on_gpu.items())
             + "." + "".join(text for code, text in H200_RUNS.items() if code in batches) + "\n")
 
@@ -1137,12 +1137,17 @@ def seed_words(seeds: list[int]) -> str:
     return ("seed " if len(seeds) == 1 else "seeds ") + seed_list(sorted(seeds))
 
 
+def on_many_threads(run: dict) -> bool:
+    """Whether a run was made on the CPU on more than one thread (``torch_threads``; older records: one)."""
+    return device_name(run) == "CPU" and (run.get("torch_threads") or 1) > 1
+
+
 def threads_note(runs: list[dict]) -> str:
     """A line naming the CPU runs recorded on more than one thread (``torch_threads``), whose s / run is not one
     core's, per dataset and row with their seeds and thread counts; "" when there are none."""
     many: dict[tuple[str, str], list[str]] = {}
     for run in runs:
-        if device_name(run) == "CPU" and (run.get("torch_threads") or 1) > 1:
+        if on_many_threads(run):
             many.setdefault((run["dataset"], ROW_NAMES[run["method"]]), []).append(
                 f"seed {run['seed']} ({run['torch_threads']} threads)")
     if not many:

@@ -527,8 +527,12 @@ def test_table_4s_ordering_on_the_shorter_schedule_and_the_runs_made_on_another_
     assert script.device_label("cpu") == "cpu"
     runs = short + tables
     assert script.gpu_rows_note(runs) == (
+        "Rows run on a GPU, whose s / run does not compare with the CPU rows' (one core per run): mnist on NVIDIA "
+        "H200: *ConvAE*, *ConvAE+MI*.\n")
+    # ... and points to the list of CPU runs on more than one thread only when there is one
+    assert script.gpu_rows_note(runs + [{**short[0], "seed": 9, "torch_threads": 2}]).startswith(
         "Rows run on a GPU, whose s / run does not compare with the CPU rows' (one core per run, but for the runs "
-        "listed below as on more than one thread): mnist on NVIDIA H200: *ConvAE*, *ConvAE+MI*.\n")
+        "listed below as on more than one thread): mnist on NVIDIA H200: ")
     # how the H200 runs of a day were made comes only with runs of their code, in the order of H200_RUNS
     first, second = script.H200_RUNS
     runs[6]["code_version"], runs[5]["code_version"] = second, first
