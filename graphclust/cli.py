@@ -46,6 +46,24 @@ def _parse_params(items: list[str]) -> dict:
     return params
 
 
+# estimator arguments that `run` sets from its own options, never from --param
+_RUN_OPTIONS = {"n_clusters": "--n-clusters", "random_state": "--seeds / --seed-start", "device": "--device",
+                "verbose": "--quiet"}
+
+
+def _check_params(params: dict, methods: list[str]) -> None:
+    """Every --param must be taken by at least one of ``methods`` (a typo is an error, not silently
+    dropped), and none may be an argument that ``run`` sets from its own options."""
+    from .registry import get_method
+
+    for key in params:
+        if key in _RUN_OPTIONS:
+            raise ValueError(f"--param {key}: set it with {_RUN_OPTIONS[key]}, not --param")
+        if not any(key in get_method(name)._param_names() for name in methods):
+            valid = sorted(set().union(*(get_method(name)._param_names() for name in methods)) - set(_RUN_OPTIONS))
+            raise ValueError(f"--param {key}: no method among {methods} accepts it; valid: {valid}")
+
+
 def versions() -> dict:
     """Versions of the packages a result depends on, recorded next to every result (faiss: None where it is not
     installed, e.g. on a machine that reads its kNN graphs from a cache; a search that needs it says so)."""
@@ -144,6 +162,7 @@ def cmd_run(args) -> int:
     for name in methods:
         get_method(name)  # fail fast on a typo, before loading data
     params = _parse_params(args.param)
+    _check_params(params, methods)
     data = load_dataset(args.dataset, root=args.data_root)
     if data.y is None:
         raise ValueError(f"dataset {args.dataset!r} has no labels to evaluate against")

@@ -43,6 +43,20 @@ def test_bad_param_syntax(capsys):
     assert "key=value" in capsys.readouterr().err
 
 
+def test_a_param_no_method_takes_is_an_error(capsys):
+    assert main(["run", "--method", "kmeans,spectral", "--param", "n_inti=2", "--dataset", "no-such-data"]) == 2
+    err = capsys.readouterr().err
+    assert "n_inti" in err and "'n_init'" in err  # named, with the valid ones, before any data is loaded
+
+
+@pytest.mark.parametrize("key, option", [("n_clusters", "--n-clusters"), ("random_state", "--seed-start"),
+                                         ("device", "--device"), ("verbose", "--quiet")])
+def test_a_param_that_run_sets_points_to_its_option(capsys, key, option):
+    assert main(["run", "--method", "kmeans", "--param", f"{key}=1"]) == 2
+    err = capsys.readouterr().err
+    assert f"--param {key}" in err and option in err
+
+
 def test_methods_and_datasets_listings(capsys, shared_data):
     assert main(["methods"]) == 0
     listing = capsys.readouterr().out
