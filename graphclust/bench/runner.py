@@ -133,7 +133,8 @@ def config_changes(record: dict, spec: RunSpec) -> dict[str, tuple]:
     config = record.get("config") or {}
     if record.get("status") != "ok" or "class" not in config:
         return {}
-    model = make_method(spec.method, n_clusters=int(record.get("n_clusters") or 2), **_estimator_params(spec.params))
+    model = make_method(spec.method, **{"n_clusters": int(record.get("n_clusters") or 2),  # unless the grid sets it
+                                        **_estimator_params(spec.params)})
     plain = {name: value for name, value in model.get_params().items()  # objects are recorded by repr: not comparable
              if name not in _PER_RUN and name in config and isinstance(value, (bool, int, float, str, tuple, list,
                                                                                type(None)))}

@@ -362,6 +362,14 @@ def test_failed_and_taken_over_records_have_nothing_to_compare():
                                   "config": {"class": "KMeans", "max_iter": 300, "n_clusters": 3}}, spec) == {}
 
 
+def test_a_grid_that_sets_n_clusters_compares_configs_with_it():
+    spec = RunSpec("sbm", "kmeans", 0, {"n_clusters": 4, "n_init": 2})
+    record = {"status": "ok", "n_clusters": 3, "config": {"class": "KMeans", "max_iter": 300, "n_clusters": 4}}
+    assert runner.config_changes(record, spec) == {}
+    assert runner.config_changes({**record, "config": {**record["config"], "max_iter": 100}}, spec) == {
+        "max_iter": (100, 300)}
+
+
 def test_a_run_killed_half_way_resumes_from_its_checkpoint(tmp_path, monkeypatch):
     """SDDECC takes a checkpoint: the grid gives each run one; a killed run resumes there, and
     its record adds the time before the kill and says so."""
