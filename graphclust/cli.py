@@ -154,6 +154,7 @@ def summarise(method: str, runs: list[dict]) -> dict:
 
 
 def cmd_run(args) -> int:
+    from .base import check_device
     from .data import load_dataset
     from .metrics import evaluate
     from .registry import get_method, make_method
@@ -163,10 +164,11 @@ def cmd_run(args) -> int:
         get_method(name)  # fail fast on a typo, before loading data
     params = _parse_params(args.param)
     _check_params(params, methods)
+    check_device(args.device)  # a typo or a missing GPU fails here, not after the data and graph are built
     data = load_dataset(args.dataset, root=args.data_root)
     if data.y is None:
         raise ValueError(f"dataset {args.dataset!r} has no labels to evaluate against")
-    n_clusters = args.n_clusters or int(data.y.max()) + 1
+    n_clusters = args.n_clusters if args.n_clusters is not None else int(data.y.max()) + 1
     print(f"{args.dataset}: {data.num_nodes} samples x {data.x.shape[1]} features, {n_clusters} clusters",
           file=sys.stderr)
     def model(name: str, seed: int):
@@ -271,6 +273,8 @@ def main(argv=None) -> int:
         return 0
     if getattr(args, "seeds", 1) < 1:
         parser.error(f"--seeds must be >= 1, got {args.seeds}")
+    if getattr(args, "n_clusters", None) is not None and args.n_clusters < 2:
+        parser.error(f"--n-clusters must be >= 2, got {args.n_clusters}")
     try:
         return args.func(args)
     except (ValueError, TypeError, FileNotFoundError) as err:

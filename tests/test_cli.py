@@ -57,6 +57,18 @@ def test_a_param_that_run_sets_points_to_its_option(capsys, key, option):
     assert f"--param {key}" in err and option in err
 
 
+@pytest.mark.parametrize("device", ["gpu", "cuda:x"])
+def test_an_unknown_device_fails_before_loading_data(capsys, device):
+    assert main(["run", "--method", "kmeans", "--device", device, "--dataset", "no-such-data"]) == 2
+    assert f"unknown device {device!r}" in capsys.readouterr().err
+
+
+def test_n_clusters_below_two_is_an_error(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--method", "kmeans", "--n-clusters", "0"])
+    assert "--n-clusters must be >= 2, got 0" in capsys.readouterr().err
+
+
 def test_methods_and_datasets_listings(capsys, shared_data):
     assert main(["methods"]) == 0
     listing = capsys.readouterr().out
