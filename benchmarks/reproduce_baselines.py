@@ -10,6 +10,7 @@ Killed half-way, a rerun loses little: the seed's pretrained autoencoder is kept
 and DCN checkpoint every clustering epoch there and resume to the uninterrupted result.
 
     python benchmarks/reproduce_baselines.py --data-root ../shared/data --seeds 10
+    python benchmarks/reproduce_baselines.py --data-root ../shared/data --dataset mnist --seeds 10 --first-seed 7
 """
 from __future__ import annotations
 
@@ -59,10 +60,16 @@ def write_table(path: Path, dataset: str, pretrain_epochs: int) -> str:
 def main() -> None:
     parser = run_parser(__doc__)
     parser.add_argument("--dataset", default="usps")
-    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--seeds", type=int, default=10, help="run seeds below this (default: 10)")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="run seeds from this one on (default: 0), so that two processes can share a dataset's "
+                             "seeds without running one twice")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--pretrain-epochs", type=int, default=None, help="default: the estimators' default")
     args = parse_run_args(parser)
+    if not 0 <= args.first_seed < args.seeds:
+        parser.error(f"--first-seed {args.first_seed} leaves no seed to run: it must be >= 0 and below --seeds "
+                     f"{args.seeds}")
 
     methods = args.methods.split(",")
     pretrain_epochs = args.pretrain_epochs or make_method("ae_kmeans").pretrain_epochs
@@ -71,7 +78,7 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     done = {(m, seed) for _, m, seed in done_keys(out)}
     env = versions()
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.seeds):
         if run_baseline_seed(data, args.dataset, seed, [m for m in methods if (m, seed) not in done], out,
                              pretrain_epochs=pretrain_epochs, device=args.device, env=env,
                              verbose=not args.quiet):

@@ -686,6 +686,31 @@ def test_a_killed_baseline_seed_resumes_without_pretraining_again(tmp_path, monk
     assert not list((tmp_path / "checkpoints").glob("*.pt"))
 
 
+def test_baseline_first_seed_runs_only_the_later_seeds(tmp_path, monkeypatch, capsys):
+    """``reproduce_baselines.py --first-seed`` lets two processes split a dataset's seeds."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    monkeypatch.setenv("GRAPHCLUST_HUGEPAGES", "0")
+    baselines = importlib.import_module("reproduce_baselines")
+    monkeypatch.setattr(baselines, "RESULTS", tmp_path)
+    digits = load_digits()
+    monkeypatch.setattr(baselines, "load_dataset", lambda name, root=None, graph=False: type(digits)(
+        x=digits.x[:150], y=digits.y[:150], image_shape=digits.image_shape, name="digits"))
+
+    def main(*args: str) -> None:
+        monkeypatch.setattr(sys, "argv", ["reproduce_baselines.py", "--dataset", "digits", "--methods", "kmeans",
+                                          "--quiet", *args])
+        baselines.main()
+
+    main("--seeds", "3", "--first-seed", "1")
+    assert [r["seed"] for r in records(tmp_path / "baselines_digits.jsonl")] == [1, 2]
+    main("--seeds", "3")  # the seeds before the first one
+    assert [r["seed"] for r in records(tmp_path / "baselines_digits.jsonl")] == [1, 2, 0]
+    for bad in ("3", "-1"):
+        with pytest.raises(SystemExit):
+            main("--seeds", "3", "--first-seed", bad)
+        assert "--first-seed" in capsys.readouterr().err
+
+
 def test_code_stats_objective_is_eq_19_without_mi_at_the_code_mean(script):
     import types
 
