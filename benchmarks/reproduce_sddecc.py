@@ -1438,6 +1438,8 @@ def main() -> None:
     if short and any(d not in SHORT_EPOCHS for d in datasets):
         parser.error(f"row(s) {short} have a shorter schedule only on {', '.join(SHORT_EPOCHS)}; "
                      f"not on {', '.join(d for d in datasets if d not in SHORT_EPOCHS)}")
+    if args.seeds is not None and args.seeds < 1:
+        parser.error(f"--seeds {args.seeds}: it must be at least 1 (seeds 0 .. SEEDS-1 run)")
     if args.first_seed < 0 or any(args.first_seed >= (args.seeds or DEFAULT_SEEDS[d]) for d in datasets):
         parser.error(f"--first-seed {args.first_seed} leaves no seed to run: it must be >= 0 and below --seeds "
                      f"({args.seeds or ', '.join(str(DEFAULT_SEEDS[d]) for d in datasets)})")

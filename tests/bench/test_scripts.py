@@ -155,6 +155,9 @@ def test_first_seed_runs_only_the_later_seeds(script, tmp_path, monkeypatch, cap
         with pytest.raises(SystemExit):
             run(script, monkeypatch, "--only", "convae", "--seeds", "3", "--first-seed", bad)
         assert "--first-seed" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # not the default seeds, without a word
+        run(script, monkeypatch, "--only", "convae", "--seeds", "0")
+    assert "--seeds 0: it must be at least 1" in capsys.readouterr().err
 
 
 def test_a_killed_run_resumes_from_its_checkpoint(script, tmp_path, monkeypatch):
@@ -709,6 +712,9 @@ def test_baseline_first_seed_runs_only_the_later_seeds(tmp_path, monkeypatch, ca
         with pytest.raises(SystemExit):
             main("--seeds", "3", "--first-seed", bad)
         assert "--first-seed" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main("--seeds", "0")
+    assert "--seeds 0: it must be at least 1" in capsys.readouterr().err
 
 
 def test_code_stats_objective_is_eq_19_without_mi_at_the_code_mean(script):
