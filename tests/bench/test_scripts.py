@@ -298,6 +298,35 @@ def test_loss_terms_keep_each_stages_last_epoch_and_the_global_mi_curve(script):
         "joint": {"epochs": 1, "loss": 1.9, "rec": 1.4, "clu": 0.3, "mi_global": 0.1, "mi_local": 0.4}}
 
 
+def test_lowest_loss_of_r_restarts_is_the_mean_over_every_subset(script):
+    pairs = [(2.0, 0.5), (1.0, 0.9), (3.0, 0.1)]  # (final loss, ACC), in no order
+    # R = 2: {1.0, 2.0} -> 0.9, {1.0, 3.0} -> 0.9, {2.0, 3.0} -> 0.5: (0.9 + 0.9 + 0.5) / 3
+    assert script.lowest_loss_acc(pairs, 2) == pytest.approx(2.3 / 3)
+    assert script.lowest_loss_acc(pairs, 1) == pytest.approx(0.5)  # one run: the row's mean
+    assert script.lowest_loss_acc(pairs, 3) == pytest.approx(0.9)  # every run: the lowest loss's
+    for bad in (0, 4):
+        with pytest.raises(ValueError, match="restarts must be between 1 and the 3 runs"):
+            script.lowest_loss_acc(pairs, bad)
+
+
+def test_restarts_note_ranks_a_rows_seeds_by_their_final_loss(script):
+    def run(seed, acc, loss, method="sddecc"):
+        return {"dataset": "mnist", "method": method, "seed": seed, "acc": acc,
+                "loss_terms": {"joint": {"epochs": 50, "loss": loss}}}
+
+    runs = [run(s, a, l) for s, a, l in ((0, 0.80, 7.9), (1, 0.90, 7.7), (2, 0.70, 8.0), (3, 0.85, 7.8))]
+    assert script.restarts_note(runs, min_seeds=5) == ""  # four seeds: too few
+    runs += [run(4, 0.60, 8.1), {"dataset": "mnist", "method": "sddecc", "seed": 5, "acc": 0.99},  # no loss: left out
+             run(0, 0.5, 1.0, method="convae")]  # one ConvAE seed: no line of its own
+    note = script.restarts_note(runs, min_seeds=5)
+    assert note.startswith("## The final training loss against ACC, seed by seed\n")
+    # ACC falls as the loss rises on every seed: ρ = -1. Sorted by loss, ACC 0.90, 0.85, 0.80, 0.70, 0.60;
+    # lowest of 3: (C(4,2)·0.90 + C(3,2)·0.85 + C(2,2)·0.80) / C(5,3) = (5.40 + 2.55 + 0.80) / 10 = 0.875;
+    # lowest of 5: 0.90. ACC's population std: sqrt((.03² + .13² + .07² + .08² + .17²) / 5) = sqrt(.0116) = 0.1077
+    assert "| mnist | SDDECC (ConvAE+MI+GCN) | 0-4 | 0.7700 ± 0.1077 | -1.00 (0.00) | 0.8750 | 0.9000 |" in note
+    assert "ConvAE |" not in note and "no relation in any of the 1 rows" in note
+
+
 def test_mi_note_weighs_the_mi_terms_from_the_recorded_loss_terms(script):
     def convae_mi(seed, acc, rec, joint_rec, curve):
         # λ1 = 0.01, λ2 = 1.5: loss = rec + 1.5 · KL + 0.01 · (global + local), global + local = 1
