@@ -942,13 +942,16 @@ def restarts_note(runs: list[dict], min_seeds: int = max(RESTARTS)) -> str:
     lines = []
     for dataset in dict.fromkeys(r["dataset"] for r in runs):
         for row in TABLE4:
-            mine = [r for r in seed_runs(runs, row, dataset, {r["seed"] for r in runs}) if final_loss(r) is not None]
+            mine = [r for r in runs_by_dataset(runs, row).get(dataset, []) if final_loss(r) is not None]
             if len(mine) < min_seeds:
                 continue
             pairs = [(final_loss(r), r["acc"]) for r in mine]
-            rho, p = spearmanr([loss for loss, _ in pairs], [acc for _, acc in pairs])
+            losses, accs = zip(*pairs)
+            rank = "—"  # no ρ where every loss or every ACC is the same
+            if len(set(losses)) > 1 and len(set(accs)) > 1:
+                rank = "{:+.2f} ({:.2f})".format(*spearmanr(losses, accs))
             lines.append(f"| {dataset} | {ROW_NAMES[row]} | {seed_list([r['seed'] for r in mine])} | "
-                         f"{mean_std([acc for _, acc in pairs], 4)} | {rho:+.2f} ({p:.2f}) | "
+                         f"{mean_std([acc for _, acc in pairs], 4)} | {rank} | "
                          + " | ".join(f"{lowest_loss_acc(pairs, k):.4f}" for k in RESTARTS) + " |")
     if not lines:
         return ""
@@ -965,9 +968,8 @@ def restarts_note(runs: list[dict], min_seeds: int = max(RESTARTS)) -> str:
         *lines, "",
         f"The p column says whether a ρ tells a relation from none: at 10 seeds p < 0.05 takes |ρ| above about 0.63, "
         f"and were there no relation in any of the {len(lines)} rows, each would still have a one-in-twenty chance of "
-        "p < 0.05. Runs on a GPU or on two threads "
-        "(*Runs made again*, the thread footnote) are ranked with the others: the loss they reach is the same "
-        "objective's.\n"])
+        "p < 0.05. Runs on a GPU or on two threads (*Runs made again*, the thread footnote) are ranked with the "
+        "others: the loss they reach is the same objective's.\n"])
 
 
 def ordering_note(runs: list[dict]) -> str:
@@ -1379,10 +1381,10 @@ def write_tables(datasets) -> str:
         parts.append("## Runs made under other settings\n\n" + "\n".join(changed) + "\n")
         print("warning: some recorded runs were made with other settings than today's:\n" + "\n".join(changed),
               file=sys.stderr, flush=True)
-    for note in (standing_note(runs), ordering_note(runs), restarts_note(runs), mi_note(runs), strategy1_note(runs), readings_note(runs),
-                 joint_note(runs), weights_note(runs), latent_note(runs), schedule_note(runs), steps_note(runs),
-                 steps_ordering_note(runs), short_ordering_note(runs), gcn_ratio_note(runs), backbone_note(runs),
-                 reruns_note(runs)):
+    for note in (standing_note(runs), ordering_note(runs), restarts_note(runs), mi_note(runs), strategy1_note(runs),
+                 readings_note(runs), joint_note(runs), weights_note(runs), latent_note(runs), schedule_note(runs),
+                 steps_note(runs), steps_ordering_note(runs), short_ordering_note(runs), gcn_ratio_note(runs),
+                 backbone_note(runs), reruns_note(runs)):
         if note:  # "" where nothing has run for it yet
             parts.append(note)
     from sddecc_diagnostics import gcn_note  # these import this module

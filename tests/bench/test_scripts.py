@@ -325,6 +325,8 @@ def test_restarts_note_ranks_a_rows_seeds_by_their_final_loss(script):
     # lowest of 5: 0.90. ACC's population std: sqrt((.03² + .13² + .07² + .08² + .17²) / 5) = sqrt(.0116) = 0.1077
     assert "| mnist | SDDECC (ConvAE+MI+GCN) | 0-4 | 0.7700 ± 0.1077 | -1.00 (0.00) | 0.8750 | 0.9000 |" in note
     assert "ConvAE |" not in note and "no relation in any of the 1 rows" in note
+    same = [run(s, 0.5, 7.0 + s) for s in range(5)]  # one ACC on every seed: no rank correlation
+    assert "| mnist | SDDECC (ConvAE+MI+GCN) | 0-4 | 0.5000 ± 0.0000 | — | 0.5000 | 0.5000 |" in script.restarts_note(same, 5)
 
 
 def test_mi_note_weighs_the_mi_terms_from_the_recorded_loss_terms(script):
