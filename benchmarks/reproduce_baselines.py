@@ -68,7 +68,7 @@ def main() -> None:
     parser.add_argument("--pretrain-epochs", type=int, default=None, help="default: the estimators' default")
     args = parse_run_args(parser)
     if args.seeds < 1:
-        parser.error(f"--seeds {args.seeds}: it must be at least 1 (seeds 0 .. SEEDS-1 run)")
+        parser.error(f"--seeds {args.seeds}: it must be at least 1 (seeds FIRST_SEED .. SEEDS-1 run)")
     if not 0 <= args.first_seed < args.seeds:
         parser.error(f"--first-seed {args.first_seed} leaves no seed to run: it must be >= 0 and below --seeds "
                      f"{args.seeds}")

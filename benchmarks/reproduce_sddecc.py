@@ -917,59 +917,83 @@ RESTARTS = (3, 5)  # the restart counts of the training-loss section
 
 
 def final_loss(run: dict) -> float | None:
-    """The mean training loss of a run's last joint epoch (``loss_terms``; label-free), None where it has none."""
+    """The mean training loss of a run's last joint epoch (``loss_terms``; label-free), None where it has none or
+    it is not finite (a run that diverged is not ranked)."""
     joint = run.get("loss_terms", {}).get("joint")
-    return None if joint is None else float(joint["loss"])
+    loss = None if joint is None else float(joint["loss"])
+    return loss if loss is not None and math.isfinite(loss) else None
 
 
 def lowest_loss_acc(pairs: list[tuple[float, float]], restarts: int) -> float:
     """The expected ACC of keeping, of ``restarts`` runs drawn without replacement from ``pairs`` ((loss, ACC),
     one per seed), the one with the lowest loss: the mean over every subset of that size. With the runs sorted by
-    loss, the i-th lowest (i = 0, 1, ...) is a subset's lowest with probability C(n-1-i, R-1) / C(n, R)."""
+    loss, the i-th lowest (i = 0, 1, ...) is a subset's lowest with probability C(n-1-i, R-1) / C(n, R). Runs of
+    equal loss share their places: each counts at their mean ACC (a tie is broken at random, never by ACC)."""
     n = len(pairs)
     if not 1 <= restarts <= n:
         raise ValueError(f"restarts must be between 1 and the {n} runs, got {restarts}")
-    ranked = sorted(pairs)
-    return sum(math.comb(n - 1 - i, restarts - 1) * acc for i, (_, acc) in enumerate(ranked)) / math.comb(n, restarts)
+    ranked = sorted(pairs, key=lambda pair: pair[0])
+    tied: dict[float, list[float]] = {}
+    for loss, acc in ranked:
+        tied.setdefault(loss, []).append(acc)
+    return sum(math.comb(n - 1 - i, restarts - 1) * sum(tied[loss]) / len(tied[loss])
+               for i, (loss, _) in enumerate(ranked)) / math.comb(n, restarts)
 
 
 def restarts_note(runs: list[dict], min_seeds: int = max(RESTARTS)) -> str:
     """The section on whether a lower final training loss goes with a higher ACC across a Table 4 row's seeds, and
-    what keeping the lowest-loss run of R restarts would score ("" before a row has ``min_seeds`` runs with loss
-    terms)."""
+    what keeping the lowest-loss run of R restarts would score ("" before a row has ``min_seeds`` runs with a
+    final loss)."""
     from scipy.stats import spearmanr
 
-    lines = []
+    lines, tested, left_out = [], [], []
     for dataset in dict.fromkeys(r["dataset"] for r in runs):
         for row in TABLE4:
-            mine = [r for r in runs_by_dataset(runs, row).get(dataset, []) if final_loss(r) is not None]
+            everyone = runs_by_dataset(runs, row).get(dataset, [])
+            mine = [r for r in everyone if final_loss(r) is not None]
             if len(mine) < min_seeds:
+                if everyone:
+                    left_out.append(f"{dataset} {ROW_NAMES[row]} ({len(mine)} of {len(everyone)})")
                 continue
             pairs = [(final_loss(r), r["acc"]) for r in mine]
             losses, accs = zip(*pairs)
             rank = "—"  # no ρ where every loss or every ACC is the same
             if len(set(losses)) > 1 and len(set(accs)) > 1:
-                rank = "{:+.2f} ({:.2f})".format(*spearmanr(losses, accs))
+                rho, p = spearmanr(losses, accs)
+                rank = f"{rho:+.2f} ({'< 0.001' if p < 0.001 else f'{p:.2g}'})"
+                tested.append((f"{dataset} {ROW_NAMES[row]}", p))
             lines.append(f"| {dataset} | {ROW_NAMES[row]} | {seed_list([r['seed'] for r in mine])} | "
-                         f"{mean_std([acc for _, acc in pairs], 4)} | {rank} | "
+                         f"{mean_std(list(accs), 4)} | {rank} | "
                          + " | ".join(f"{lowest_loss_acc(pairs, k):.4f}" for k in RESTARTS) + " |")
     if not lines:
         return ""
-    return "\n".join([
-        "## The final training loss against ACC, seed by seed\n",
-        "Each run of Table 4's rows records the mean loss of its last joint epoch (`loss_terms`: the row's objective "
-        "as the optimiser saw it, on sampled codes and, with MI, shuffled negatives; no label). Do the seeds that end "
-        "lower score higher? ρ is Spearman's rank correlation of that loss with ACC over the row's seeds (negative: "
-        "lower loss, higher ACC; its two-sided p in brackets). *Lowest loss of R* is what keeping the lowest-loss run "
-        "of R restarts would score: the mean ACC over every R of the row's seeds. That choice uses no label, but costs "
-        "R runs and is not the paper's protocol (one run per seed), so the tables above do not make it.\n",
-        "| dataset | row | seeds | ACC | ρ (p) | " + " | ".join(f"lowest loss of {k}" for k in RESTARTS) + " |",
-        "|---|---|---|---|---|" + "---|" * len(RESTARTS),
-        *lines, "",
-        f"The p column says whether a ρ tells a relation from none: at 10 seeds p < 0.05 takes |ρ| above about 0.63, "
-        f"and were there no relation in any of the {len(lines)} rows, each would still have a one-in-twenty chance of "
-        "p < 0.05. Runs on a GPU or on two threads (*Runs made again*, the thread footnote) are ranked with the "
-        "others: the loss they reach is the same objective's.\n"])
+    text = ["## The final training loss against ACC, seed by seed\n",
+            "Each run of Table 4's rows records the mean loss of its last joint epoch (`loss_terms`: the row's "
+            "objective as the optimiser saw it, on sampled codes and, with MI, shuffled negatives; no label). Do the "
+            "seeds that end lower score higher? ρ is Spearman's rank correlation of that loss with ACC over the row's "
+            "seeds (negative: lower loss, higher ACC; its two-sided p in brackets). *Lowest loss of R* is what keeping "
+            "the lowest-loss run of R restarts would score: the mean ACC over every R of the row's seeds. That choice "
+            "uses no label, but costs R runs and is not the paper's protocol (one run per seed), so the tables above "
+            "do not make it.\n",
+            "| dataset | row | seeds | ACC | ρ (p) | " + " | ".join(f"lowest loss of {k}" for k in RESTARTS) + " |",
+            "|---|---|---|---|---|" + "---|" * len(RESTARTS),
+            *lines, ""]
+    if tested:
+        level = 0.05 / len(tested)
+        standing = [name for name, p in tested if p < level]
+        text.append(f"- A ρ's p tells a relation from none: at 10 seeds p < 0.05 takes |ρ| above about 0.63. Over "
+                    f"{len(tested)} rows, were there no relation in any, some row would still reach p < 0.05 with "
+                    f"chance up to {1 - 0.95 ** len(tested):.0%}; at the Bonferroni level 0.05 / {len(tested)} = "
+                    f"{level:.2g} " + (f"the relation stands in {', '.join(standing)}." if standing
+                                       else "it stands in no row."))
+    text.append(f"- Lowest loss of R out of n seeds puts R/n of its weight on the one lowest-loss seed (half, for "
+                f"{max(RESTARTS)} of {2 * max(RESTARTS)}), so it is near that seed's ACC; neither column has a spread.")
+    if left_out:
+        text.append(f"- Not ranked, fewer than {min_seeds} seeds with a final loss (the runs' records before the loss "
+                    "terms were recorded, and strategy 1, which has no joint stage): " + "; ".join(left_out) + ".")
+    text.append("- Runs on a GPU or on two threads (*Runs made again*, the thread footnote) are ranked with the "
+                "others: the loss they reach is the same objective's.\n")
+    return "\n".join(text)
 
 
 def ordering_note(runs: list[dict]) -> str:
@@ -1498,7 +1522,7 @@ def main() -> None:
         parser.error(f"row(s) {short} have a shorter schedule only on {', '.join(SHORT_EPOCHS)}; "
                      f"not on {', '.join(d for d in datasets if d not in SHORT_EPOCHS)}")
     if args.seeds is not None and args.seeds < 1:
-        parser.error(f"--seeds {args.seeds}: it must be at least 1 (seeds 0 .. SEEDS-1 run)")
+        parser.error(f"--seeds {args.seeds}: it must be at least 1 (seeds FIRST_SEED .. SEEDS-1 run)")
     if args.first_seed < 0 or any(args.first_seed >= (args.seeds or DEFAULT_SEEDS[d]) for d in datasets):
         parser.error(f"--first-seed {args.first_seed} leaves no seed to run: it must be >= 0 and below --seeds "
                      f"({args.seeds or ', '.join(str(DEFAULT_SEEDS[d]) for d in datasets)})")
