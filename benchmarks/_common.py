@@ -52,6 +52,16 @@ def parse_run_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
     return args
 
 
+def check_seed_range(parser: argparse.ArgumentParser, first_seed: int, seeds: int, name: str = "--seeds") -> None:
+    """Stop with a parser error unless --first-seed .. --seeds - 1 is a range of at least one seed, none below 0
+    (the --first-seed and --seeds options of the reproduction scripts). ``name``: what the error calls ``seeds``
+    (a default where --seeds was not given)."""
+    if seeds < 1:
+        parser.error(f"{name} {seeds}: it must be at least 1 (seeds FIRST_SEED .. SEEDS-1 run)")
+    if not 0 <= first_seed < seeds:
+        parser.error(f"--first-seed {first_seed} leaves no seed to run: it must be >= 0 and below {name} {seeds}")
+
+
 def checkpoint_file(name: str) -> Path:
     """Where run ``name`` keeps its checkpoint (or a seed its pretrained autoencoder) until recorded."""
     return CHECKPOINTS / f"{name}.pt"

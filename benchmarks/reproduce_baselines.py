@@ -24,8 +24,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (RESULTS, append_run, checkpoint_file, checkpointed_fit, done_keys, drop_checkpoint,  # noqa: E402
-                     model_config, parse_run_args, peak_rss_mib, read_runs, reset_peak_rss, run_parser, summary_table)
+from _common import (RESULTS, append_run, check_seed_range, checkpoint_file, checkpointed_fit, done_keys,  # noqa: E402
+                     drop_checkpoint, model_config, parse_run_args, peak_rss_mib, read_runs, reset_peak_rss, run_parser,
+                     summary_table)
 
 from graphclust.cli import versions  # noqa: E402
 from graphclust.data import load_dataset  # noqa: E402
@@ -67,11 +68,7 @@ def main() -> None:
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--pretrain-epochs", type=int, default=None, help="default: the estimators' default")
     args = parse_run_args(parser)
-    if args.seeds < 1:
-        parser.error(f"--seeds {args.seeds}: it must be at least 1 (seeds FIRST_SEED .. SEEDS-1 run)")
-    if not 0 <= args.first_seed < args.seeds:
-        parser.error(f"--first-seed {args.first_seed} leaves no seed to run: it must be >= 0 and below --seeds "
-                     f"{args.seeds}")
+    check_seed_range(parser, args.first_seed, args.seeds)
 
     methods = args.methods.split(",")
     pretrain_epochs = args.pretrain_epochs or make_method("ae_kmeans").pretrain_epochs

@@ -66,7 +66,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (BEST_EPOCH_KEY, MONITOR_KEY, RESULTS, append_run, best_epoch_acc,  # noqa: E402
+from _common import (BEST_EPOCH_KEY, MONITOR_KEY, RESULTS, append_run, best_epoch_acc, check_seed_range,  # noqa: E402
                      checkpointed_fit, code_version, done_keys, drop_checkpoint, mean_std, model_config, monitored_acc,
                      parse_run_args, peak_rss_mib, read_records, read_runs, run_parser, summary_table)
 from reproduce_baselines import run_baseline_seed  # noqa: E402
@@ -947,22 +947,23 @@ def restarts_note(runs: list[dict], min_seeds: int = max(RESTARTS)) -> str:
     from scipy.stats import spearmanr
 
     lines, tested, left_out = [], [], []
+    by_row = {row: runs_by_dataset(runs, row) for row in TABLE4}
     for dataset in dict.fromkeys(r["dataset"] for r in runs):
         for row in TABLE4:
-            everyone = runs_by_dataset(runs, row).get(dataset, [])
-            mine = [r for r in everyone if final_loss(r) is not None]
+            everyone = by_row[row].get(dataset, [])
+            mine = [(loss, r) for r in everyone if (loss := final_loss(r)) is not None]
             if len(mine) < min_seeds:
                 if everyone:
                     left_out.append(f"{dataset} {ROW_NAMES[row]} ({len(mine)} of {len(everyone)})")
                 continue
-            pairs = [(final_loss(r), r["acc"]) for r in mine]
+            pairs = [(loss, r["acc"]) for loss, r in mine]
             losses, accs = zip(*pairs)
             rank = "—"  # no ρ where every loss or every ACC is the same
             if len(set(losses)) > 1 and len(set(accs)) > 1:
                 rho, p = spearmanr(losses, accs)
                 rank = f"{rho:+.2f} ({'< 0.001' if p < 0.001 else f'{p:.2g}'})"
                 tested.append((f"{dataset} {ROW_NAMES[row]}", p))
-            lines.append(f"| {dataset} | {ROW_NAMES[row]} | {seed_list([r['seed'] for r in mine])} | "
+            lines.append(f"| {dataset} | {ROW_NAMES[row]} | {seed_list([r['seed'] for _, r in mine])} | "
                          f"{mean_std(list(accs), 4)} | {rank} | "
                          + " | ".join(f"{lowest_loss_acc(pairs, k):.4f}" for k in RESTARTS) + " |")
     if not lines:
@@ -1521,11 +1522,11 @@ def main() -> None:
     if short and any(d not in SHORT_EPOCHS for d in datasets):
         parser.error(f"row(s) {short} have a shorter schedule only on {', '.join(SHORT_EPOCHS)}; "
                      f"not on {', '.join(d for d in datasets if d not in SHORT_EPOCHS)}")
-    if args.seeds is not None and args.seeds < 1:
-        parser.error(f"--seeds {args.seeds}: it must be at least 1 (seeds FIRST_SEED .. SEEDS-1 run)")
-    if args.first_seed < 0 or any(args.first_seed >= (args.seeds or DEFAULT_SEEDS[d]) for d in datasets):
-        parser.error(f"--first-seed {args.first_seed} leaves no seed to run: it must be >= 0 and below --seeds "
-                     f"({args.seeds or ', '.join(str(DEFAULT_SEEDS[d]) for d in datasets)})")
+    for dataset in datasets:  # without --seeds, each dataset's default
+        if args.seeds is None:
+            check_seed_range(parser, args.first_seed, DEFAULT_SEEDS[dataset], f"{dataset}'s default seeds")
+        else:
+            check_seed_range(parser, args.first_seed, args.seeds)
     env = versions()
     verbose = not args.quiet
     done = {path: done_keys(path) for path in {p for d in datasets for p in sources(d).values()}}

@@ -31,7 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import reproduce_sddecc as sddecc  # noqa: E402
-from _common import mean_std, parse_run_args, read_runs, run_parser  # noqa: E402
+from _common import check_seed_range, mean_std, parse_run_args, read_runs, run_parser  # noqa: E402
 
 from graphclust.cli import versions  # noqa: E402
 from graphclust.data import load_dataset  # noqa: E402
@@ -202,9 +202,7 @@ def main() -> None:
         parser.error(f"unknown dataset {args.dataset!r}; valid: {', '.join(sddecc.DATASETS)}")
     lambda1s = parse_values(parser, "lambda1", args.lambda1)
     lambda2s = parse_values(parser, "lambda2", args.lambda2)
-    if not 0 <= args.first_seed < args.seeds:
-        parser.error(f"--first-seed {args.first_seed} leaves no seed to run: it must be >= 0 and below --seeds "
-                     f"({args.seeds})")
+    check_seed_range(parser, args.first_seed, args.seeds)
     recorded = cells(args.dataset)
     todo = [(seed, l1, l2) for seed in range(args.first_seed, args.seeds) for l1 in lambda1s for l2 in lambda2s
             if seed not in recorded.get((l1, l2), {})]  # every cell gets its first seeds before any its last
