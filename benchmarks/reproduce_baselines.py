@@ -1,8 +1,12 @@
 """Graph-free baselines on USPS (issue: foundation): KMeans, AE+KMeans, DEC, IDEC over 10 seeds.
 
 Final-model results only (no epoch or seed chosen by labels). For each seed one autoencoder is
-pretrained and handed to AE+KMeans, DEC and IDEC through ``pretrained=`` — the same weights
-each of them would have pretrained for itself with that seed and schedule, computed once.
+pretrained, from ``torch.Generator().manual_seed(seed)``, and handed to AE+KMeans, DEC and IDEC
+through ``pretrained=``, so the three share it. It is not the autoencoder that
+``DEC(random_state=seed).fit`` pretrains for itself: ``fit`` first draws its numpy seed from that
+generator, so its pretraining starts further along the stream (the grid of ``graphclust bench``
+replays that draw; its seed s is not this script's seed s). Either is one seeded draw of the same
+schedule; to make a run of these tables again, run this script.
 Every finished run is appended to ``benchmarks/results/baselines_<dataset>.jsonl`` at once;
 rerunning skips what is there. The table goes to ``benchmarks/results/baselines_<dataset>.md``.
 Killed half-way, a rerun loses little: the seed's pretrained autoencoder is kept in
@@ -52,6 +56,8 @@ AE_METHODS = ("ae_kmeans", "dec", "idec", "dcn")
 def write_table(path: Path, dataset: str, pretrain_epochs: int) -> str:
     text = (f"# Graph-free baselines on {dataset} (final model, mean ± std over seeds)\n\n"
             f"AE d-500-500-2000-10, {pretrain_epochs} pretraining epochs, batch 256, Adam 1e-3; k-means n_init=20; "
+            "one AE per seed s, pretrained from `torch.Generator().manual_seed(s)` and shared by AE+K-means, DEC "
+            "and IDEC (not the AE that `fit(random_state=s)` pretrains: the script's docstring); "
             "time per run includes the AE pretraining. Paper: SDDECC Table 3.\n\n"
             + summary_table(read_runs(path), PAPER) + "\n")
     path.with_suffix(".md").write_text(text)

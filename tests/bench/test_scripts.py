@@ -725,6 +725,30 @@ def test_a_killed_baseline_seed_resumes_without_pretraining_again(tmp_path, monk
     assert not list((tmp_path / "checkpoints").glob("*.pt"))
 
 
+def test_a_baseline_seeds_autoencoder_comes_from_manual_seed_not_from_fit(tmp_path, monkeypatch):
+    """What the script's docstring says of seed s's autoencoder: pretrained from
+    ``torch.Generator().manual_seed(s)``, so it is not the one ``fit(random_state=s)`` pretrains
+    (``fit`` draws its numpy seed from that generator first)."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    monkeypatch.setenv("GRAPHCLUST_HUGEPAGES", "0")
+    baselines = importlib.import_module("reproduce_baselines")
+    monkeypatch.setattr(sys.modules["_common"], "CHECKPOINTS", tmp_path)
+    from graphclust.models import AEKMeans
+    from graphclust.training import PretrainConfig, build_pretrained_autoencoder
+
+    x = load_digits().x[:120]
+    script, _ = baselines.seed_autoencoder(x, "digits", 3, 2, verbose=False)
+    manual, _ = build_pretrained_autoencoder(x, config=PretrainConfig(epochs=2),
+                                             generator=torch.Generator().manual_seed(3), verbose=False)
+    own = AEKMeans(3, pretrain_epochs=2, n_init=1, random_state=3, verbose=False).fit(x).autoencoder_
+
+    def weights(ae: torch.nn.Module) -> torch.Tensor:
+        return torch.cat([w.flatten() for w in ae.state_dict().values()])
+
+    assert torch.equal(weights(script), weights(manual))
+    assert not torch.allclose(weights(script), weights(own))
+
+
 def test_baseline_first_seed_runs_only_the_later_seeds(tmp_path, monkeypatch, capsys):
     """``reproduce_baselines.py --first-seed`` lets two processes split a dataset's seeds."""
     monkeypatch.syspath_prepend(str(BENCHMARKS))
