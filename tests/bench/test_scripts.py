@@ -749,6 +749,45 @@ def test_a_baseline_seeds_autoencoder_comes_from_manual_seed_not_from_fit(tmp_pa
     assert not torch.allclose(weights(script), weights(own))
 
 
+def test_ae_seeding_fits_the_estimator_itself_and_tests_both_seedings(tmp_path, monkeypatch, capsys):
+    """``ae_seeding.py`` records what ``AEKMeans(random_state=s).fit`` gives (the estimator's own
+    seeding) and sets it against reproduce_baselines' rows with a U test: manual ACC 0.1, 0.2, 0.3
+    against 0.4, 0.5 is U = 6 of 6 pairs, two-sided exact p = 2 / C(5, 2) = 0.2."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    monkeypatch.setenv("GRAPHCLUST_HUGEPAGES", "0")
+    seeding = importlib.import_module("ae_seeding")
+    monkeypatch.setattr(seeding, "RESULTS", tmp_path)
+    monkeypatch.setattr(seeding, "OUT", tmp_path / "ae_seeding.jsonl")
+    monkeypatch.setattr(sys.modules["_common"], "CHECKPOINTS", tmp_path / "checkpoints")
+    digits = load_digits()
+    data = type(digits)(x=digits.x[:120], y=digits.y[:120], image_shape=digits.image_shape, name="digits")
+    monkeypatch.setattr(seeding, "load_dataset", lambda name, root=None, graph=False: data)
+    fast = {"pretrain_epochs": 2, "n_init": 2}
+    make = seeding.make_method
+    monkeypatch.setattr(seeding, "make_method", lambda name, **params: make(name, **params, **fast))
+    monkeypatch.setattr(sys, "argv", ["ae_seeding.py", "--dataset", "digits", "--seeds", "2", "--quiet"])
+    seeding.main()
+    made = records(tmp_path / "ae_seeding.jsonl")
+    assert [(r["seed"], r["seeding"], r["method"]) for r in made] == [(0, "fit", "ae_kmeans"), (1, "fit", "ae_kmeans")]
+    from graphclust.models import AEKMeans
+    from graphclust.metrics import evaluate
+    own = AEKMeans(10, random_state=1, verbose=False, **fast).fit(data)
+    assert made[1]["acc"] == evaluate(data.y.numpy(), own.labels_)["acc"]
+    assert made[1]["pretrain_loss"] == own.history_[-1]["loss"] and made[1]["time"] > 0
+    assert "fewer than 2 seeds of a seeding: no test" in capsys.readouterr().out  # no script rows yet
+
+    for path, accs in ((tmp_path / "baselines_digits.jsonl", (0.1, 0.2, 0.3)),
+                       (tmp_path / "ae_seeding.jsonl", (0.4, 0.5))):
+        path.unlink(missing_ok=True)
+        for seed, acc in enumerate(accs):
+            seeding.append_run(path, {"dataset": "digits", "method": "ae_kmeans", "seed": seed, "acc": acc})
+    table = seeding.write_table(["digits"])
+    assert "| digits | manual_seed(s) (reproduce_baselines.py, Table 3) | 3 | 0.2000 ± 0.0816 |" in table
+    assert "U = 6 of 6 pairs (6 with the estimator's seeding higher), two-sided p = 0.2;" in table
+    assert "difference of the means +25.0 points" in table
+    assert (tmp_path / "ae_seeding.md").read_text() == table
+
+
 def test_baseline_first_seed_runs_only_the_later_seeds(tmp_path, monkeypatch, capsys):
     """``reproduce_baselines.py --first-seed`` lets two processes split a dataset's seeds."""
     monkeypatch.syspath_prepend(str(BENCHMARKS))

@@ -1,0 +1,99 @@
+"""AE+K-means seeded as the estimator seeds itself, beside ``reproduce_baselines.py``'s rows.
+
+``reproduce_baselines.py`` pretrains seed s's autoencoder from ``torch.Generator().manual_seed(s)``;
+``AEKMeans(random_state=s).fit`` (and the grid of ``graphclust bench``) first draws its numpy seed
+from that generator and pretrains from there on. Both are seeded draws of one schedule, so their
+ACC should agree up to the spread over seeds. This script fits the estimator itself, defaults and
+``random_state=s``, for the seeds asked, appends each run to
+``benchmarks/results/ae_seeding.jsonl`` at once (a rerun skips the recorded seeds) and writes
+``ae_seeding.md``: both seedings' ACC side by side and a two-sided Mann-Whitney U test of the
+hypothesis that they score alike. Final models only; no label reaches a fit.
+
+    python benchmarks/ae_seeding.py --data-root ../shared/data --dataset mnist --first-seed 0 --seeds 4
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (RESULTS, aggregate_mean_std, append_run, check_seed_range, checkpointed_fit,  # noqa: E402
+                     done_keys, format_mean_std, model_config, parse_run_args, peak_rss_mib, read_runs, run_parser)
+
+from graphclust.cli import versions  # noqa: E402
+from graphclust.data import load_dataset  # noqa: E402
+from graphclust.metrics import evaluate  # noqa: E402
+from graphclust.registry import make_method  # noqa: E402
+
+OUT = RESULTS / "ae_seeding.jsonl"
+SEEDINGS = {"manual_seed(s) (reproduce_baselines.py, Table 3)": "baselines_{dataset}.jsonl",
+            "fit(random_state=s) (the estimator, the grid)": "ae_seeding.jsonl"}
+
+
+def main() -> None:
+    parser = run_parser(__doc__)
+    parser.add_argument("--dataset", default="mnist")
+    parser.add_argument("--seeds", type=int, default=4, help="run seeds below this (default: 4)")
+    parser.add_argument("--first-seed", type=int, default=0, help="run seeds from this one on (default: 0)")
+    args = parse_run_args(parser)
+    check_seed_range(parser, args.first_seed, args.seeds)
+    data = load_dataset(args.dataset, root=args.data_root, graph=False)
+    y = data.y.numpy()
+    done = done_keys(OUT)
+    env = versions()
+    for seed in range(args.first_seed, args.seeds):
+        if (args.dataset, "ae_kmeans", seed) in done:
+            continue
+        model = make_method("ae_kmeans", n_clusters=int(y.max()) + 1, random_state=seed, device=args.device,
+                            verbose=not args.quiet)
+        seconds, _ = checkpointed_fit(model, data, f"ae_seeding_{args.dataset}_seed{seed}")
+        scores = evaluate(y, model.labels_)
+        append_run(OUT, {"dataset": args.dataset, "method": "ae_kmeans", "seed": seed, "seeding": "fit", **scores,
+                         "time": seconds, "pretrain_loss": model.history_[-1]["loss"], "config": repr(model),
+                         "full_config": model_config(model), "peak_rss_mib": peak_rss_mib(), "versions": env})
+        print(f"ae_kmeans seed {seed} (fit seeding): " + " ".join(f"{k}={v:.4f}" for k, v in scores.items())
+              + f" ({seconds:.0f}s)", flush=True)
+    print(write_table([args.dataset]), flush=True)
+
+
+def seeding_accs(dataset: str) -> dict[str, dict[int, float]]:
+    """seed -> ACC of AE+K-means on ``dataset`` under each seeding of :data:`SEEDINGS`."""
+    return {name: {r["seed"]: r["acc"] for r in read_runs(RESULTS / path.format(dataset=dataset))
+                   if r.get("dataset") == dataset and r.get("method") == "ae_kmeans"}
+            for name, path in SEEDINGS.items()}
+
+
+def write_table(datasets) -> str:
+    """``ae_seeding.md`` from the records: per dataset, each seeding's ACC and the U test."""
+    from scipy.stats import mannwhitneyu
+
+    lines = ["# AE+K-means: the autoencoder seeded as reproduce_baselines.py seeds it, or as the estimator does\n",
+             "Produced by `benchmarks/ae_seeding.py` (its docstring says why); AE+K-means with the estimator's "
+             "defaults, final model; the script's seeding is Table 3's rows (`baselines_<dataset>.jsonl`), the "
+             "estimator's is recorded in `ae_seeding.jsonl`.\n",
+             "| dataset | seeding | seeds | ACC | each seed's ACC |", "|---|---|---|---|---|"]
+    tests = []
+    for dataset in datasets:
+        accs = seeding_accs(dataset)
+        for name, by_seed in accs.items():
+            values = [by_seed[s] for s in sorted(by_seed)]
+            lines.append(f"| {dataset} | {name} | {len(values)} | {format_mean_std(*aggregate_mean_std(values), 4)} | "
+                         + ", ".join(f"{s}: {by_seed[s]:.4f}" for s in sorted(by_seed)) + " |")
+        first, second = (list(v.values()) for v in accs.values())
+        if len(first) >= 2 and len(second) >= 2:
+            u, p = mannwhitneyu(second, first, alternative="two-sided")
+            above = sum(b > a for b in second for a in first)
+            tests.append(f"- {dataset}: U = {u:g} of {len(first) * len(second)} pairs "
+                         f"({above} with the estimator's seeding higher), two-sided p = {p:.3g}; "
+                         f"difference of the means {100 * (np.mean(second) - np.mean(first)):+.1f} points of ACC.")
+    text = "\n".join(lines) + "\n\nMann-Whitney U of the estimator's seeding against the script's:\n\n" \
+        + "\n".join(tests or ["- fewer than 2 seeds of a seeding: no test."]) + "\n"
+    OUT.with_suffix(".md").write_text(text)
+    return text
+
+
+if __name__ == "__main__":
+    main()
