@@ -66,10 +66,25 @@ def seeding_accs(dataset: str) -> dict[str, dict[int, float]]:
             for name, path in SEEDINGS.items()}
 
 
-def write_table(datasets) -> str:
-    """``ae_seeding.md`` from the records: per dataset, each seeding's ACC and the U test."""
-    from scipy.stats import mannwhitneyu
+def seeding_test(dataset: str) -> dict | None:
+    """Both seedings' ACC on ``dataset`` set against each other (None while either has fewer than 2
+    seeds): ``u`` and ``p`` of the two-sided Mann-Whitney U test (the estimator's seeding as the
+    first sample), ``pairs`` (n_script × n_estimator), ``diff`` (difference of the means, points of
+    ACC) and ``p_spread``, Brown-Forsythe's two-sided test of equal spreads (Levene's about the
+    median)."""
+    from scipy.stats import levene, mannwhitneyu
 
+    script, estimator = (list(v.values()) for v in seeding_accs(dataset).values())
+    if len(script) < 2 or len(estimator) < 2:
+        return None
+    u, p = mannwhitneyu(estimator, script, alternative="two-sided")
+    return {"u": float(u), "p": float(p), "pairs": len(script) * len(estimator),
+            "diff": 100 * (float(np.mean(estimator)) - float(np.mean(script))),
+            "p_spread": float(levene(estimator, script, center="median").pvalue)}
+
+
+def write_table(datasets) -> str:
+    """``ae_seeding.md`` from the records: per dataset, each seeding's ACC and :func:`seeding_test`."""
     lines = ["# AE+K-means: the autoencoder seeded as reproduce_baselines.py seeds it, or as the estimator does\n",
              "Produced by `benchmarks/ae_seeding.py` (its docstring says why); AE+K-means with the estimator's "
              "defaults, final model; the script's seeding is Table 3's rows (`baselines_<dataset>.jsonl`), the "
@@ -77,19 +92,17 @@ def write_table(datasets) -> str:
              "| dataset | seeding | seeds | ACC | each seed's ACC |", "|---|---|---|---|---|"]
     tests = []
     for dataset in datasets:
-        accs = seeding_accs(dataset)
-        for name, by_seed in accs.items():
+        for name, by_seed in seeding_accs(dataset).items():
             values = [by_seed[s] for s in sorted(by_seed)]
             lines.append(f"| {dataset} | {name} | {len(values)} | {format_mean_std(*aggregate_mean_std(values), 4)} | "
                          + ", ".join(f"{s}: {by_seed[s]:.4f}" for s in sorted(by_seed)) + " |")
-        first, second = (list(v.values()) for v in accs.values())
-        if len(first) >= 2 and len(second) >= 2:
-            u, p = mannwhitneyu(second, first, alternative="two-sided")
-            above = sum(b > a for b in second for a in first)
-            tests.append(f"- {dataset}: U = {u:g} of {len(first) * len(second)} pairs "
-                         f"({above} with the estimator's seeding higher), two-sided p = {p:.3g}; "
-                         f"difference of the means {100 * (np.mean(second) - np.mean(first)):+.1f} points of ACC.")
-    text = "\n".join(lines) + "\n\nMann-Whitney U of the estimator's seeding against the script's:\n\n" \
+        test = seeding_test(dataset)
+        if test is not None:
+            tests.append(f"- {dataset}: U = {test['u']:g} of {test['pairs']} pairs (pairs in which the estimator's "
+                         f"seeding scores higher), two-sided p = {test['p']:.3g}; difference of the means "
+                         f"{test['diff']:+.1f} points of ACC; equal spreads (Brown-Forsythe), two-sided "
+                         f"p = {test['p_spread']:.3g}.")
+    text = "\n".join(lines) + "\n\nThe estimator's seeding against the script's (Mann-Whitney U; Brown-Forsythe):\n\n" \
         + "\n".join(tests or ["- fewer than 2 seeds of a seeding: no test."]) + "\n"
     OUT.with_suffix(".md").write_text(text)
     return text

@@ -783,7 +783,11 @@ def test_ae_seeding_fits_the_estimator_itself_and_tests_both_seedings(tmp_path, 
             seeding.append_run(path, {"dataset": "digits", "method": "ae_kmeans", "seed": seed, "acc": acc})
     table = seeding.write_table(["digits"])
     assert "| digits | manual_seed(s) (reproduce_baselines.py, Table 3) | 3 | 0.2000 ± 0.0816 |" in table
-    assert "U = 6 of 6 pairs (6 with the estimator's seeding higher), two-sided p = 0.2;" in table
+    assert "U = 6 of 6 pairs (pairs in which the estimator's seeding scores higher), two-sided p = 0.2;" in table
+    # Brown-Forsythe: |x - median| is 0.1, 0, 0.1 (mean 1/15) and 0.05, 0.05 (mean 1/20), grand mean 0.06:
+    # W = 3 · (3 (1/15 - 0.06)² + 2 (0.05 - 0.06)²) / (2 (0.1 - 1/15)² + (1/15)²) = 3 · 0.05 = 0.15 on F(1, 3),
+    # and F = t² with t = √0.15 = 0.387 on 3 degrees of freedom gives two-sided p = 0.724
+    assert seeding.seeding_test("digits")["p_spread"] == pytest.approx(0.724, abs=5e-4)
     assert "difference of the means +25.0 points" in table
     assert (tmp_path / "ae_seeding.md").read_text() == table
 
