@@ -1397,7 +1397,9 @@ def write_tables(datasets) -> str:
         parts.append("Rows from the grid (`graphclust bench`, `reproduction.jsonl`; the same protocol, its own "
                      "seeds' shared autoencoder, so not the same runs as `reproduce_baselines.py` would make): "
                      + "; ".join(f"{d}: {', '.join(dict.fromkeys(rows))}" for d, rows in from_grid.items()) + ".\n")
-    for note in (unrun_note(runs, datasets), few_seeds_note(runs, datasets), gpu_rows_note(runs),
+    from ae_seeding import seeding_note
+
+    for note in (seeding_note(datasets), unrun_note(runs, datasets), few_seeds_note(runs, datasets), gpu_rows_note(runs),
                  threads_note(runs), graph_time_note(runs)):
         if note:
             parts.append(note)

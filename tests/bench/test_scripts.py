@@ -34,6 +34,7 @@ def script(tmp_path, monkeypatch):
     monkeypatch.setattr(module, "RESULTS", tmp_path)
     diagnostics = importlib.import_module("sddecc_diagnostics")  # the note of the tables
     monkeypatch.setattr(diagnostics, "OUT", tmp_path / "sddecc_diagnostics.jsonl")
+    monkeypatch.setattr(importlib.import_module("ae_seeding"), "RESULTS", tmp_path)  # the note under Table 3
     monkeypatch.setattr(common, "CHECKPOINTS", tmp_path / "checkpoints")
     digits = load_digits()
     monkeypatch.setattr(module, "load_dataset", lambda name, root=None: type(digits)(
@@ -752,7 +753,7 @@ def test_a_baseline_seeds_autoencoder_comes_from_manual_seed_not_from_fit(tmp_pa
 def test_ae_seeding_fits_the_estimator_itself_and_tests_both_seedings(tmp_path, monkeypatch, capsys):
     """``ae_seeding.py`` records what ``AEKMeans(random_state=s).fit`` gives (the estimator's own
     seeding) and sets it against reproduce_baselines' rows with a U test: manual ACC 0.1, 0.2, 0.3
-    against 0.4, 0.5 is U = 6 of 6 pairs, two-sided exact p = 2 / C(5, 2) = 0.2."""
+    against 0.4, 0.5, 0.8 is U = 9 of 9 pairs, two-sided exact p = 2 / C(6, 3) = 0.1."""
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     monkeypatch.setenv("GRAPHCLUST_HUGEPAGES", "0")
     seeding = importlib.import_module("ae_seeding")
@@ -777,19 +778,31 @@ def test_ae_seeding_fits_the_estimator_itself_and_tests_both_seedings(tmp_path, 
     assert "fewer than 2 seeds of a seeding: no test" in capsys.readouterr().out  # no script rows yet
 
     for path, accs in ((tmp_path / "baselines_digits.jsonl", (0.1, 0.2, 0.3)),
-                       (tmp_path / "ae_seeding.jsonl", (0.4, 0.5))):
+                       (tmp_path / "ae_seeding.jsonl", (0.4, 0.5, 0.8))):
         path.unlink(missing_ok=True)
         for seed, acc in enumerate(accs):
             seeding.append_run(path, {"dataset": "digits", "method": "ae_kmeans", "seed": seed, "acc": acc})
     table = seeding.write_table(["digits"])
     assert "| digits | manual_seed(s) (reproduce_baselines.py, Table 3) | 3 | 0.2000 ± 0.0816 |" in table
-    assert "U = 6 of 6 pairs (pairs in which the estimator's seeding scores higher), two-sided p = 0.2;" in table
-    # Brown-Forsythe: |x - median| is 0.1, 0, 0.1 (mean 1/15) and 0.05, 0.05 (mean 1/20), grand mean 0.06:
-    # W = 3 · (3 (1/15 - 0.06)² + 2 (0.05 - 0.06)²) / (2 (0.1 - 1/15)² + (1/15)²) = 3 · 0.05 = 0.15 on F(1, 3),
-    # and F = t² with t = √0.15 = 0.387 on 3 degrees of freedom gives two-sided p = 0.724
-    assert seeding.seeding_test("digits")["p_spread"] == pytest.approx(0.724, abs=5e-4)
-    assert "difference of the means +25.0 points" in table
+    assert "U = 9 of 9 pairs (pairs in which the estimator's seeding scores higher), two-sided p = 0.1;" in table
+    # Brown-Forsythe: |x - median| is 0.1, 0, 0.1 (mean 1/15) and 0.1, 0, 0.3 (mean 2/15), grand mean 0.1:
+    # W = 4 · 6 (1/30)² / (2 (1/30)² + (1/15)² + (1/30)² + (2/15)² + (1/6)²) = 4 · (1/150) / (8/150) = 0.5 on
+    # F(1, 4), and F = t² with t = √0.5 on 4 degrees of freedom gives two-sided p = 0.519
+    assert "equal spreads (Brown-Forsythe) two-sided p = 0.519." in table
+    assert "difference of the means +36.7 points" in table
     assert (tmp_path / "ae_seeding.md").read_text() == table
+
+
+def test_sddecc_tables_say_how_the_ae_rows_are_seeded_once_both_seedings_ran(script, tmp_path):
+    assert "manual_seed(s)" not in script.write_tables(["usps"])  # no estimator-seeded runs yet: no note
+    for name, accs in (("baselines_usps.jsonl", (0.70, 0.72)), ("ae_seeding.jsonl", (0.74, 0.78))):
+        for seed, acc in enumerate(accs):
+            script.append_run(tmp_path / name, {"dataset": "usps", "method": "ae_kmeans", "seed": seed, "acc": acc,
+                                                "nmi": acc, "ari": acc, "f1": acc, "time": 1.0})
+    note = script.write_tables(["usps"])
+    assert "pretrain seed s's autoencoder from `torch.Generator().manual_seed(s)`" in note
+    assert ("usps: 0.7600 ± 0.0200 (2 seeds) against the table's 0.7100 ± 0.0100 (2 seeds), +5.0 points, "
+            "Mann-Whitney two-sided p = 0.333.") in note  # U = 4 of 4 pairs: exact p = 2 / C(4, 2); no spread test at 2
 
 
 def test_baseline_first_seed_runs_only_the_later_seeds(tmp_path, monkeypatch, capsys):
