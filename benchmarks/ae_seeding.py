@@ -99,7 +99,7 @@ def seeding_note(datasets) -> str:
         if test is not None:
             script, estimator = (list(v.values()) for v in seeding_accs(dataset).values())
             found.append(f"{dataset}: {format_mean_std(*aggregate_mean_std(estimator), 4)} ({len(estimator)} seeds) "
-                         f"against the table's {format_mean_std(*aggregate_mean_std(script), 4)} ({len(script)} seeds), "
+                         f"against Table 3's {format_mean_std(*aggregate_mean_std(script), 4)} ({len(script)} seeds), "
                          f"{test['diff']:+.1f} points, Mann-Whitney two-sided p = {test['p']:.3g}{spread_text(test)}")
     if not found:
         return ""
@@ -128,7 +128,10 @@ def write_table(datasets) -> str:
                          f"seeding scores higher), two-sided p = {test['p']:.3g}; difference of the means "
                          f"{test['diff']:+.1f} points of ACC{spread_text(test)}.")
     text = "\n".join(lines) + "\n\nThe estimator's seeding against the script's (Mann-Whitney U; Brown-Forsythe):\n\n" \
-        + "\n".join(tests or ["- fewer than 2 seeds of a seeding: no test."]) + "\n"
+        + "\n".join(tests or ["- fewer than 2 seeds of a seeding: no test."]) + "\n\n" \
+        + ("The U test was the question this script was written for (do the two seedings score alike?); the test "
+           "of equal spreads was added after the first estimator-seeded runs had been seen, so its p is not a "
+           "planned test's.\n")
     OUT.with_suffix(".md").write_text(text)
     return text
 

@@ -801,7 +801,7 @@ def test_sddecc_tables_say_how_the_ae_rows_are_seeded_once_both_seedings_ran(scr
                                                 "nmi": acc, "ari": acc, "f1": acc, "time": 1.0})
     note = script.write_tables(["usps"])
     assert "pretrain seed s's autoencoder from `torch.Generator().manual_seed(s)`" in note
-    assert ("usps: 0.7600 ± 0.0200 (2 seeds) against the table's 0.7100 ± 0.0100 (2 seeds), +5.0 points, "
+    assert ("usps: 0.7600 ± 0.0200 (2 seeds) against Table 3's 0.7100 ± 0.0100 (2 seeds), +5.0 points, "
             "Mann-Whitney two-sided p = 0.333.") in note  # U = 4 of 4 pairs: exact p = 2 / C(4, 2); no spread test at 2
 
 
