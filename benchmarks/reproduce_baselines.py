@@ -6,7 +6,8 @@ through ``pretrained=``, so the three share it. It is not the autoencoder that
 ``DEC(random_state=seed).fit`` pretrains for itself: ``fit`` first draws its numpy seed from that
 generator, so its pretraining starts further along the stream (the grid of ``graphclust bench``
 replays that draw; its seed s is not this script's seed s). Either is one seeded draw of the same
-schedule; to make a run of these tables again, run this script.
+schedule; to make a run of these tables again, run this script (a run repeats exactly only on
+the code and thread count its record keeps).
 Every finished run is appended to ``benchmarks/results/baselines_<dataset>.jsonl`` at once;
 rerunning skips what is there. The table goes to ``benchmarks/results/baselines_<dataset>.md``.
 Killed half-way, a rerun loses little: the seed's pretrained autoencoder is kept in

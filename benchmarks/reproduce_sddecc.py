@@ -1399,8 +1399,8 @@ def write_tables(datasets) -> str:
                      + "; ".join(f"{d}: {', '.join(dict.fromkeys(rows))}" for d, rows in from_grid.items()) + ".\n")
     from ae_seeding import seeding_note
 
-    for note in (seeding_note(datasets), unrun_note(runs, datasets), few_seeds_note(runs, datasets), gpu_rows_note(runs),
-                 threads_note(runs), graph_time_note(runs)):
+    for note in (seeding_note(datasets), unrun_note(runs, datasets), few_seeds_note(runs, datasets),
+                 gpu_rows_note(runs), threads_note(runs), graph_time_note(runs)):
         if note:
             parts.append(note)
     changed = settings_changed(runs)
