@@ -20,8 +20,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (RESULTS, aggregate_mean_std, append_run, check_seed_range, checkpointed_fit,  # noqa: E402
-                     done_keys, format_mean_std, model_config, parse_run_args, peak_rss_mib, read_runs, run_parser)
+from _common import (RESULTS, append_run, check_seed_range, checkpointed_fit, done_keys, mean_std,  # noqa: E402
+                     model_config, parse_run_args, peak_rss_mib, read_runs, run_parser)
 
 from graphclust.cli import versions  # noqa: E402
 from graphclust.data import load_dataset  # noqa: E402
@@ -66,15 +66,15 @@ def seeding_accs(dataset: str) -> dict[str, dict[int, float]]:
             for name, path in SEEDINGS.items()}
 
 
-def seeding_test(dataset: str) -> dict | None:
-    """Both seedings' ACC on ``dataset`` set against each other (None while either has fewer than 2
-    seeds): ``u`` and ``p`` of the two-sided Mann-Whitney U test (the estimator's seeding as the
+def seeding_test(accs: dict[str, dict[int, float]]) -> dict | None:
+    """Both seedings' ACC (:func:`seeding_accs` of a dataset) set against each other (None while
+    either has fewer than 2 seeds): ``u`` and ``p`` of the two-sided Mann-Whitney U test (the estimator's seeding as the
     first sample), ``pairs`` (n_script × n_estimator), ``diff`` (difference of the means, points of
     ACC) and ``p_spread``, Brown-Forsythe's two-sided test of equal spreads (Levene's about the
     median; None unless both have 3 seeds or more)."""
     from scipy.stats import levene, mannwhitneyu
 
-    script, estimator = (list(v.values()) for v in seeding_accs(dataset).values())
+    script, estimator = (list(v.values()) for v in accs.values())
     if len(script) < 2 or len(estimator) < 2:
         return None
     u, p = mannwhitneyu(estimator, script, alternative="two-sided")
@@ -85,7 +85,7 @@ def seeding_test(dataset: str) -> dict | None:
 
 
 def spread_text(test: dict) -> str:
-    """", equal spreads (Brown-Forsythe) p = ..." of a :func:`seeding_test`; "" where it has none."""
+    """", equal spreads (Brown-Forsythe) two-sided p = ..." of a :func:`seeding_test`; "" where it has none."""
     return "" if test["p_spread"] is None else f", equal spreads (Brown-Forsythe) two-sided p = {test['p_spread']:.3g}"
 
 
@@ -95,11 +95,12 @@ def seeding_note(datasets) -> str:
     own (:func:`seeding_test`); "" where none has."""
     found = []
     for dataset in datasets:
-        test = seeding_test(dataset)
+        accs = seeding_accs(dataset)
+        test = seeding_test(accs)
         if test is not None:
-            script, estimator = (list(v.values()) for v in seeding_accs(dataset).values())
-            found.append(f"{dataset}: {format_mean_std(*aggregate_mean_std(estimator), 4)} ({len(estimator)} seeds) "
-                         f"against Table 3's {format_mean_std(*aggregate_mean_std(script), 4)} ({len(script)} seeds), "
+            script, estimator = (list(v.values()) for v in accs.values())
+            found.append(f"{dataset}: {mean_std(estimator)} ({len(estimator)} seeds) "
+                         f"against Table 3's {mean_std(script)} ({len(script)} seeds), "
                          f"{test['diff']:+.1f} points, Mann-Whitney two-sided p = {test['p']:.3g}{spread_text(test)}")
     if not found:
         return ""
@@ -118,11 +119,11 @@ def write_table(datasets) -> str:
              "| dataset | seeding | seeds | ACC | each seed's ACC |", "|---|---|---|---|---|"]
     tests = []
     for dataset in datasets:
-        for name, by_seed in seeding_accs(dataset).items():
-            values = [by_seed[s] for s in sorted(by_seed)]
-            lines.append(f"| {dataset} | {name} | {len(values)} | {format_mean_std(*aggregate_mean_std(values), 4)} | "
+        accs = seeding_accs(dataset)
+        for name, by_seed in accs.items():
+            lines.append(f"| {dataset} | {name} | {len(by_seed)} | {mean_std(list(by_seed.values()))} | "
                          + ", ".join(f"{s}: {by_seed[s]:.4f}" for s in sorted(by_seed)) + " |")
-        test = seeding_test(dataset)
+        test = seeding_test(accs)
         if test is not None:
             tests.append(f"- {dataset}: U = {test['u']:g} of {test['pairs']} pairs (pairs in which the estimator's "
                          f"seeding scores higher), two-sided p = {test['p']:.3g}; difference of the means "

@@ -69,6 +69,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (BEST_EPOCH_KEY, MONITOR_KEY, RESULTS, append_run, best_epoch_acc, check_seed_range,  # noqa: E402
                      checkpointed_fit, code_version, done_keys, drop_checkpoint, mean_std, model_config, monitored_acc,
                      parse_run_args, peak_rss_mib, read_records, read_runs, run_parser, summary_table)
+from ae_seeding import seeding_note  # noqa: E402
 from reproduce_baselines import run_baseline_seed  # noqa: E402
 from reproduce_graph import run_graph_method  # noqa: E402
 
@@ -1397,8 +1398,6 @@ def write_tables(datasets) -> str:
         parts.append("Rows from the grid (`graphclust bench`, `reproduction.jsonl`; the same protocol, its own "
                      "seeds' shared autoencoder, so not the same runs as `reproduce_baselines.py` would make): "
                      + "; ".join(f"{d}: {', '.join(dict.fromkeys(rows))}" for d, rows in from_grid.items()) + ".\n")
-    from ae_seeding import seeding_note
-
     for note in (seeding_note(datasets), unrun_note(runs, datasets), few_seeds_note(runs, datasets),
                  gpu_rows_note(runs), threads_note(runs), graph_time_note(runs)):
         if note:
