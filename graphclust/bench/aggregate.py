@@ -123,6 +123,29 @@ def mean_std(values: list[float]) -> tuple[float | None, float | None]:
     return float(np.mean(values)), (float(np.std(values)) if len(values) > 1 else None)
 
 
+def device_label(record: dict) -> str:
+    """Where a record's run was made, for a table: ``"CPU"``, or the GPU's name (``"NVIDIA H200"``)."""
+    device = record.get("device") or {}
+    if str(device.get("device", "cpu")).startswith("cuda"):
+        return str(device.get("gpu") or device["device"])
+    return "CPU"
+
+
+def by_device(runs: list[dict]) -> list[dict]:
+    """The runs' wall time and peak RSS per device (:func:`device_label`), in order of first
+    appearance: ``label``, ``n``, ``time_mean``, ``rss_max``. A GPU run's seconds do not compare
+    with a CPU run's, so a row whose runs span devices shows them apart."""
+    groups: dict[str, list[dict]] = {}
+    for run in runs:
+        groups.setdefault(device_label(run), []).append(run)
+    out = []
+    for label, group in groups.items():
+        rss = [r.get("peak_rss_mib") for r in group if r.get("peak_rss_mib") is not None]
+        out.append({"label": label, "n": len(group), "time_mean": mean_std([r.get("time_s") for r in group])[0],
+                    "rss_max": max(rss) if rss else None})
+    return out
+
+
 def summarise(records: list[dict], reference: dict | None = None, order: list[tuple] | None = None) -> list[dict]:
     """One row per (dataset, method, params hash) over its seeds.
 
@@ -138,7 +161,7 @@ def summarise(records: list[dict], reference: dict | None = None, order: list[tu
         dicts with ``dataset``, ``method``, ``params``, ``params_hash``, ``label``, ``seeds`` (the
         seeds that finished), ``n``, ``failed``, ``errors``, ``mean`` / ``std`` by metric (label
         metrics in %), ``best_mean`` / ``best_std`` / ``best_n`` (best-epoch ACC, %),
-        ``time_mean``, ``time_total``, ``rss_max``, ``paper`` (the shown reference entry or None),
+        ``time_mean``, ``time_total``, ``rss_max``, ``devices`` (:func:`by_device`), ``paper`` (the shown reference entry or None),
         ``embedding`` (of the lowest seed that stored one) and ``histories`` (seed -> history).
     """
     reference = reference or {}
@@ -178,6 +201,7 @@ def summarise(records: list[dict], reference: dict | None = None, order: list[tu
         row["time_total"] = float(sum(r.get("time_s") or 0.0 for r in runs))
         rss = [r.get("peak_rss_mib") for r in runs if r.get("peak_rss_mib") is not None]
         row["rss_max"] = max(rss) if rss else None
+        row["devices"] = by_device(runs)
         entries = reference.get((dataset, method)) or []
         row["paper"] = entries[0] if entries else None
         row["embedding"] = next((r["embedding"] for r in runs if r.get("embedding")), None)
@@ -211,6 +235,15 @@ HEADER = (["method", "seeds"]
           + ["paper source", "modularity", "conductance", "s / run", "peak RSS (MiB)", BEST_EPOCH_HEADER])
 
 
+def _per_device(row: dict, field: str, digits: int) -> str:
+    """``row[field]`` (``time_mean`` or ``rss_max``), per device where the row's runs span several:
+    ``"233.1 (NVIDIA H200, 3) / 5836.1 (CPU, 7)"``."""
+    devices = row.get("devices") or []
+    if len(devices) < 2:
+        return _num(row[field], digits)
+    return " / ".join(f"{_num(d[field], digits)} ({d['label']}, {d['n']})" for d in devices)
+
+
 def markdown_table(rows: list[dict]) -> str:
     """A Markdown table of ``rows`` (usually one dataset's)."""
     lines = ["| " + " | ".join(HEADER) + " |",
@@ -223,7 +256,7 @@ def markdown_table(rows: list[dict]) -> str:
         cells += [paper.get("source") or DASH,
                   format_mean_std(row["mean"]["modularity"], row["std"]["modularity"], 3),
                   format_mean_std(row["mean"]["conductance"], row["std"]["conductance"], 3),
-                  _num(row["time_mean"], 1), _num(row["rss_max"], 0), format_mean_std(row["best_mean"], row["best_std"], 2)]
+                  _per_device(row, "time_mean", 1), _per_device(row, "rss_max", 0), format_mean_std(row["best_mean"], row["best_std"], 2)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -232,7 +265,8 @@ TABLE_NOTE = (
     "ACC / NMI / ARI / F1 in %, mean ± std (population, ddof=0) over the seeds of the **final model** "
     "(no epoch or seed chosen by labels); *paper*: the published figure (%), source in *paper source*; "
     "modularity and conductance (lower is better) of the predicted clusters on the dataset's graph; "
-    "*s / run*: wall time of `fit`, pretraining included; *peak RSS*: the largest over the seeds. "
+    "*s / run*: wall time of `fit`, pretraining included; *peak RSS*: the largest over the seeds; "
+    "both per device (device, runs) where a row's seeds ran on different devices. "
     f"*{BEST_EPOCH_HEADER}*: the maximum over epochs of the monitored ACC, i.e. an epoch picked by "
     "looking at the labels, as some papers report — for comparison with those papers only, never a result."
 )
@@ -253,7 +287,7 @@ CSV_COLUMNS = (["dataset", "method", "params", "params_hash", "seeds", "failed"]
                + [c for m in LABEL_METRICS for c in (f"{m}_pct_mean", f"{m}_pct_std", f"paper_{m}_pct")]
                + ["paper_source", "modularity_mean", "modularity_std", "conductance_mean", "conductance_std",
                   "time_s_mean", "peak_rss_mib_max", "best_epoch_acc_pct_label_selected_mean",
-                  "best_epoch_acc_pct_label_selected_std"])
+                  "best_epoch_acc_pct_label_selected_std", "time_s_by_device"])
 
 
 def _csv_num(value, digits: int = 4) -> str:
@@ -277,7 +311,8 @@ def csv_text(rows: list[dict]) -> str:
                   _csv_num(row["mean"]["modularity"]), _csv_num(row["std"]["modularity"]),
                   _csv_num(row["mean"]["conductance"]), _csv_num(row["std"]["conductance"]),
                   _csv_num(row["time_mean"], 2), _csv_num(row["rss_max"], 1),
-                  _csv_num(row["best_mean"]), _csv_num(row["best_std"])]
+                  _csv_num(row["best_mean"]), _csv_num(row["best_std"]),
+                  "; ".join(f"{d['label']}: {_csv_num(d['time_mean'], 2)} ({d['n']})" for d in row.get("devices") or [])]
         writer.writerow(cells)
     return buffer.getvalue()
 

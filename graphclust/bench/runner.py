@@ -858,6 +858,20 @@ def _legacy_params(config: str) -> dict[str, str] | None:
     return {k: v for k, v in params.items() if k not in _LEGACY_OWN}
 
 
+def _legacy_device(old: dict) -> dict:
+    """The grid's ``device`` dict of a legacy record: its ``device`` text (``"cpu"``, ``"cuda (NVIDIA H200)"``;
+    records from before the scripts kept it ran on the CPU, or say so in ``full_config``) and, where it
+    has one, its ``torch_threads``."""
+    import re
+
+    text = str(old.get("device") or (old.get("full_config") or {}).get("device") or "cpu")
+    match = re.fullmatch(r"\s*(\S+?)\s*\((.+)\)\s*", text)
+    device = {"device": match.group(1), "gpu": match.group(2)} if match else {"device": text.strip()}
+    if isinstance(old.get("torch_threads"), int):
+        device["torch_threads"] = old["torch_threads"]
+    return device
+
+
 def import_legacy(legacy_path, grid: Grid, out_dir) -> int:
     """Add to the grid's JSONL the runs of the earlier scripts (``benchmarks/reproduce_*.py``) that
     are runs of this grid, so they are not computed again; returns how many were added (see
@@ -883,8 +897,8 @@ def legacy_records(legacy_path, grid: Grid, have: set, current: dict | None = No
     lets a key in ``have`` be taken again when its latest grid record was taken over from this
     file and the file's last record of the run now differs (scores or time). Imported records
     have no modularity, conductance, history or embedding (the best monitored epoch's ACC, when
-    the script kept it); they carry ``imported_from`` and the script's ``code_version`` (where its
-    record has one); their ``config`` is the script's
+    the script kept it); they carry ``imported_from``, the script's ``code_version`` (where its
+    record has one) and its device (:func:`_legacy_device`); their ``config`` is the script's
     ``full_config`` where it has one, so :func:`config_changes` can compare it, plus the ``repr``.
     Writes nothing.
     """
@@ -917,7 +931,7 @@ def legacy_records(legacy_path, grid: Grid, have: set, current: dict | None = No
                       "config": {**(old.get("full_config") or {}), "repr": old.get("config")}, "history": [],
                       "embedding": None, "monitored": True, "peak_rss_mib": old.get("peak_rss_mib"),
                       "peak_rss_scope": "process", "versions": old.get("versions") or {},
-                      "device": {"device": "cpu"}, "imported_from": name,
+                      "device": _legacy_device(old), "imported_from": name,
                       **({"code_version": old["code_version"]} if old.get("code_version") else {}),
                       **({"resumed": old["resumed"]} if old.get("resumed") else {})})
     return taken

@@ -88,6 +88,7 @@ def test_csv_cells(rows):
     assert (gae_row["modularity_mean"], gae_row["conductance_std"]) == ("0.7100", "0.0100")
     assert (gae_row["time_s_mean"], gae_row["peak_rss_mib_max"]) == ("15.00", "600.0")
     assert gae_row["best_epoch_acc_pct_label_selected_mean"] == "70.0000"
+    assert gae_row["time_s_by_device"] == "CPU: 15.00 (2)"  # records without a device ran on the CPU
     assert json.loads(table[1]["params"]) == {"n_init": 2} and table[1]["paper_acc_pct"] == ""
     assert table[2]["modularity_mean"] == "" and table[2]["paper_source"] == "sdcn"
 
@@ -126,3 +127,18 @@ def test_format_mean_std_shows_a_lone_value_without_a_spread():
     assert format_mean_std(0.75, 0.05, 4) == "0.7500 ± 0.0500"
     assert format_mean_std(0.5, None, 2) == "0.50"
     assert format_mean_std(None, None, 2) == "—"
+
+
+def test_a_row_whose_seeds_ran_on_several_devices_gives_time_and_memory_per_device():
+    gpu = {"device": "cuda", "gpu": "NVIDIA H200", "torch_threads": 2}
+    records = [{**run("mnist", "sddecc", 0, "h", {"acc": 0.8}, time_s=230.0, rss=2700), "device": gpu},
+               {**run("mnist", "sddecc", 1, "h", {"acc": 0.9}, time_s=240.0, rss=2800), "device": gpu},
+               {**run("mnist", "sddecc", 2, "h", {"acc": 0.7}, time_s=6000.0, rss=3700), "device": {"device": "cpu"}}]
+    (row,) = summarise(records)
+    assert [(d["label"], d["n"], d["time_mean"], d["rss_max"]) for d in row["devices"]] == [
+        ("NVIDIA H200", 2, 235.0, 2800), ("CPU", 1, 6000.0, 3700)]
+    cells = markdown_table([row]).splitlines()[2].split(" | ")
+    assert cells[-3:-1] == ["235.0 (NVIDIA H200, 2) / 6000.0 (CPU, 1)", "2800 (NVIDIA H200, 2) / 3700 (CPU, 1)"]
+    (line,) = csv.DictReader(io.StringIO(csv_text([row])))
+    assert line["time_s_by_device"] == "NVIDIA H200: 235.00 (2); CPU: 6000.00 (1)"
+    assert line["time_s_mean"] == "2156.67"  # over every run, whatever its device

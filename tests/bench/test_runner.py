@@ -212,6 +212,7 @@ def test_runs_of_the_earlier_scripts_are_taken_over_when_the_protocol_matches(tm
     assert {(r["method"], r["seed"]) for r in records} == {("kmeans", 0), ("sdcn", 0)}
     assert records[0]["metrics"] == {"acc": 0.9, "nmi": 0.8, "ari": 0.7, "f1": 0.85} and records[0]["imported_from"]
     assert records[0]["code_version"] == "abc1234" and "code_version" not in records[1]  # the script's, where it had one
+    assert records[0]["device"] == records[1]["device"] == {"device": "cpu"}  # older records: made on the CPU
     calls = counting_fit(monkeypatch)
     summary = run_grid(grid.filter(methods="kmeans,sdcn"), tmp_path, progress=False, max_runs=0)
     assert summary.already_done == 2 and calls == []
@@ -469,3 +470,18 @@ def test_a_method_with_another_k_runs_on_its_own_knn_graph_and_says_so(tmp_path)
     assert shared["graph_build"]["source"] == "input"  # the harness's shared graph came with the data
     assert own["graph_build"]["source"] == "built" and own["graph_build"]["seconds"] >= 0
     assert own["history"] != shared["history"]  # another graph, another training
+
+
+def test_a_taken_over_run_keeps_the_device_and_threads_it_ran_on(tmp_path):
+    grid = build_grid({"name": "g", "datasets": ["sbm"], "methods": ["kmeans"], "seeds": 3})
+    old = {"dataset": "sbm", "method": "kmeans", "acc": 0.9, "nmi": 0.8, "ari": 0.7, "f1": 0.85, "time": 3.0}
+    lines = [{**old, "seed": 0, "config": "KMeans(n_clusters=3, random_state=0, device='cuda')",
+              "device": "cuda (NVIDIA H200)", "torch_threads": 2},
+             {**old, "seed": 1, "config": "KMeans(n_clusters=3, random_state=1)", "device": "cpu", "torch_threads": 1},
+             {**old, "seed": 2, "config": "KMeans(n_clusters=3, random_state=2)", "full_config": {"device": "cuda:1"}}]
+    legacy = tmp_path / "old.jsonl"
+    legacy.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert import_legacy(legacy, grid, tmp_path) == 3
+    devices = {r["seed"]: r["device"] for r in read_records(tmp_path / "g.jsonl")}
+    assert devices == {0: {"device": "cuda", "gpu": "NVIDIA H200", "torch_threads": 2},
+                       1: {"device": "cpu", "torch_threads": 1}, 2: {"device": "cuda:1"}}
