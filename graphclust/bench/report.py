@@ -11,12 +11,17 @@ import os
 import warnings
 from pathlib import Path
 
-from .aggregate import (BEST_EPOCH_HEADER, TABLE_NOTE, latest_records, load_reference, markdown_table, summarise,
-                        write_tables)
+from .aggregate import (BEST_EPOCH_HEADER, TABLE_NOTE, device_label, latest_records, load_reference, markdown_table,
+                        summarise, write_tables)
 from .grid import Grid
 from .runner import describe_stale, jsonl_path, read_records, record_key, stale_runs
 
 __all__ = ["write_outputs", "write_report"]
+
+
+def _hours(seconds: float) -> str:
+    """3,600 s and more in hours, else in minutes: ``"59.2 h"``, ``"41.0 min"``."""
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.1f} min"
 
 
 def _rel(path: Path, start: Path) -> str:
@@ -167,11 +172,14 @@ def write_report(path, *, rows: list[dict], records: list[dict], grid: Grid | No
         for versions, device, count in envs:
             ver = ", ".join(f"{k} {v}" for k, v in versions.items())
             dev = ", ".join(f"{k}: {v}" for k, v in device.items() if k != "platform")
-            out.append(f"- {count} runs — {ver}; {dev}")
-        total_h = sum(r.get("time_s") or 0.0 for r in ok) / 3600
-        amount = f"{total_h:.1f} h" if total_h >= 1 else f"{total_h * 60:.1f} min"
-        out += [f"- Recorded compute: {amount} (sum of *s / run*; a shared pretraining counts in every method "
-                "that used it).", ""]
+            out.append(f"- {count} run{'' if count == 1 else 's'} — {ver}; {dev}")
+        totals: dict[str, float] = {}
+        for record in ok:
+            totals[device_label(record)] = totals.get(device_label(record), 0.0) + (record.get("time_s") or 0.0)
+        amounts = [_hours(seconds) + ("" if len(totals) == 1 else f" on {'the CPU' if label == 'CPU' else label}")
+                   for label, seconds in totals.items()]
+        out += [f"- Recorded compute: {', '.join(amounts)} (sum of *s / run*; a shared pretraining counts in every "
+                "method that used it).", ""]
 
     out += ["## Results", ""]
     if not rows:
