@@ -161,8 +161,9 @@ def summarise(records: list[dict], reference: dict | None = None, order: list[tu
         dicts with ``dataset``, ``method``, ``params``, ``params_hash``, ``label``, ``seeds`` (the
         seeds that finished), ``n``, ``failed``, ``errors``, ``mean`` / ``std`` by metric (label
         metrics in %), ``best_mean`` / ``best_std`` / ``best_n`` (best-epoch ACC, %),
-        ``time_mean``, ``time_total``, ``rss_max``, ``devices`` (:func:`by_device`), ``paper`` (the shown reference entry or None),
-        ``embedding`` (of the lowest seed that stored one) and ``histories`` (seed -> history).
+        ``time_mean``, ``time_total``, ``rss_max``, ``devices`` (:func:`by_device`), ``paper`` (the
+        shown reference entry or None), ``embedding`` (of the lowest seed that stored one) and
+        ``histories`` (seed -> history).
     """
     reference = reference or {}
     ok, failed = latest_records(records)
@@ -256,7 +257,8 @@ def markdown_table(rows: list[dict]) -> str:
         cells += [paper.get("source") or DASH,
                   format_mean_std(row["mean"]["modularity"], row["std"]["modularity"], 3),
                   format_mean_std(row["mean"]["conductance"], row["std"]["conductance"], 3),
-                  _per_device(row, "time_mean", 1), _per_device(row, "rss_max", 0), format_mean_std(row["best_mean"], row["best_std"], 2)]
+                  _per_device(row, "time_mean", 1), _per_device(row, "rss_max", 0),
+                  format_mean_std(row["best_mean"], row["best_std"], 2)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -312,7 +314,8 @@ def csv_text(rows: list[dict]) -> str:
                   _csv_num(row["mean"]["conductance"]), _csv_num(row["std"]["conductance"]),
                   _csv_num(row["time_mean"], 2), _csv_num(row["rss_max"], 1),
                   _csv_num(row["best_mean"]), _csv_num(row["best_std"]),
-                  "; ".join(f"{d['label']}: {_csv_num(d['time_mean'], 2)} ({d['n']})" for d in row.get("devices") or [])]
+                  "; ".join(f"{d['label']}: {_csv_num(d['time_mean'], 2)} ({d['n']})"
+                            for d in row.get("devices") or [])]
         writer.writerow(cells)
     return buffer.getvalue()
 
