@@ -33,6 +33,7 @@ from _common import (RESULTS, append_run, check_seed_range, checkpoint_file, che
                      drop_checkpoint, model_config, parse_run_args, peak_rss_mib, read_runs, reset_peak_rss, run_parser,
                      summary_table)
 
+from graphclust.bench.aggregate import load_reference  # noqa: E402
 from graphclust.cli import versions  # noqa: E402
 from graphclust.data import load_dataset  # noqa: E402
 from graphclust.metrics import evaluate  # noqa: E402
@@ -41,14 +42,8 @@ from graphclust.registry import make_method  # noqa: E402
 from graphclust.training import PretrainConfig, build_pretrained_autoencoder  # noqa: E402
 from graphclust.training import checkpoint as ckpt  # noqa: E402
 
-PAPER = {  # SDDECC paper (seed 003) Table 3: ACC / NMI in % (ARI, F1 not reported)
-    ("usps", "kmeans"): (66.82, 62.70, None, None), ("usps", "ae_kmeans"): (69.31, 66.20, None, None),
-    ("usps", "dec"): (74.08, 75.29, None, None), ("usps", "idec"): (76.05, 78.46, None, None),
-    ("usps", "deepcluster"): (56.23, 54.03, None, None),
-    ("mnist", "kmeans"): (53.22, 50.04, None, None), ("mnist", "ae_kmeans"): (80.76, 73.03, None, None),
-    ("mnist", "dec"): (86.55, 83.72, None, None), ("mnist", "idec"): (88.06, 86.72, None, None),
-    ("mnist", "deepcluster"): (79.71, 66.15, None, None),
-}
+PAPER = {key: tuple(entry[m] for m in ("acc", "nmi", "ari", "f1"))  # SDDECC paper (seed 003) Table 3, in %
+         for key, entries in load_reference().items() for entry in entries if entry["source"] == "sddecc"}
 METHODS = ("kmeans", "ae_kmeans", "dec", "idec")
 WIDTHS = inspect.signature(build_pretrained_autoencoder).parameters  # the seed's AE has the default widths
 AE_METHODS = ("ae_kmeans", "dec", "idec", "dcn")

@@ -1024,3 +1024,19 @@ def test_rows_not_yet_run_on_the_tables_schedule_are_named_and_short_rows_need_t
         run(script, monkeypatch, "--only", "convae_short")  # on "usps", which has no shorter schedule
     assert "row(s) ['convae_short'] have a shorter schedule only on mnist, fashion-mnist; not on usps" in \
         capsys.readouterr().err
+
+
+def test_the_scripts_paper_figures_are_the_reference_files(script, monkeypatch):
+    """Table 3 of the SDDECC paper: reproduce_sddecc.py's figures are those of benchmarks/reference/papers.yaml,
+    which reproduce_baselines.py reads (Fashion-MNIST included)."""
+    from graphclust.bench.aggregate import load_reference
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    baselines = importlib.import_module("reproduce_baselines")
+    reference = {key: (e["acc"], e["nmi"]) for key, entries in load_reference().items()
+                 for e in entries if e["source"] == "sddecc"}
+    rows = (*script.BASELINES, "deepcluster", "sdcn", "sddecc")
+    table3 = {key: values[:2] for key, values in script.PAPER.items() if key[1] in rows}
+    assert len(table3) == 3 * len(rows) and table3 == {key: reference[key] for key in table3}
+    assert baselines.PAPER[("fashion-mnist", "ae_kmeans")] == (58.53, 61.42, None, None)
+    assert {key: values[:2] for key, values in baselines.PAPER.items()} == reference
