@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from graphclust.bench.aggregate import format_mean_std, mean_std as aggregate_mean_std
+from graphclust.bench.aggregate import format_mean_std, load_reference, mean_std as aggregate_mean_std
 from graphclust.bench.runner import (BEST_EPOCH_KEY, append_record, fit_resumable, model_config,  # noqa: F401
                                      peak_rss_mib, read_records, reset_peak_rss, status_kib)
 from graphclust.graphs.cache import CACHE_ENV
@@ -132,6 +132,13 @@ def mean_std(values: list[float], digits: int = 4) -> str:
     """"0.7026 ± 0.0317" over the values; a lone value without "± 0.0000" (it has no spread). The
     harness's own formatter (:func:`graphclust.bench.aggregate.mean_std`), at ``digits`` digits."""
     return format_mean_std(*aggregate_mean_std(values), digits)
+
+
+def paper_figures(source: str) -> dict[tuple[str, str], tuple]:
+    """(dataset, method) -> the published (ACC, NMI, ARI, F1) in % (None where not reported) of one
+    source of ``benchmarks/reference/papers.yaml`` (``"sddecc"``: the SDDECC paper's Table 3)."""
+    return {key: tuple(entry[m] for m in ("acc", "nmi", "ari", "f1"))
+            for key, entries in load_reference().items() for entry in entries if entry["source"] == source}
 
 
 def per_device(runs: list[dict], cell, device_of=None) -> str:

@@ -30,10 +30,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (RESULTS, append_run, check_seed_range, checkpoint_file, checkpointed_fit, done_keys,  # noqa: E402
-                     drop_checkpoint, model_config, parse_run_args, peak_rss_mib, read_runs, reset_peak_rss, run_parser,
-                     summary_table)
+                     drop_checkpoint, model_config, paper_figures, parse_run_args, peak_rss_mib, read_runs,
+                     reset_peak_rss, run_parser, summary_table)
 
-from graphclust.bench.aggregate import load_reference  # noqa: E402
 from graphclust.cli import versions  # noqa: E402
 from graphclust.data import load_dataset  # noqa: E402
 from graphclust.metrics import evaluate  # noqa: E402
@@ -42,8 +41,7 @@ from graphclust.registry import make_method  # noqa: E402
 from graphclust.training import PretrainConfig, build_pretrained_autoencoder  # noqa: E402
 from graphclust.training import checkpoint as ckpt  # noqa: E402
 
-PAPER = {key: tuple(entry[m] for m in ("acc", "nmi", "ari", "f1"))  # SDDECC paper (seed 003) Table 3, in %
-         for key, entries in load_reference().items() for entry in entries if entry["source"] == "sddecc"}
+PAPER = paper_figures("sddecc")  # SDDECC paper (seed 003) Table 3, in %
 METHODS = ("kmeans", "ae_kmeans", "dec", "idec")
 WIDTHS = inspect.signature(build_pretrained_autoencoder).parameters  # the seed's AE has the default widths
 AE_METHODS = ("ae_kmeans", "dec", "idec", "dcn")

@@ -68,7 +68,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (BEST_EPOCH_KEY, MONITOR_KEY, RESULTS, append_run, best_epoch_acc, check_seed_range,  # noqa: E402
                      checkpointed_fit, code_version, done_keys, drop_checkpoint, mean_std, model_config, monitored_acc,
-                     parse_run_args, peak_rss_mib, read_records, read_runs, run_parser, summary_table)
+                     paper_figures, parse_run_args, peak_rss_mib, read_records, read_runs, run_parser, summary_table)
 from ae_seeding import seeding_note  # noqa: E402
 from reproduce_baselines import run_baseline_seed  # noqa: E402
 from reproduce_graph import run_graph_method  # noqa: E402
@@ -182,22 +182,17 @@ VARIANTS = (("Readings of Eq. 19: L_c averaged over the latent dimensions (defau
              tuple(STEP_ROWS)),
             (f"GCN steps per DDECN step: the estimator's (default) or as few as on {STEP_REFERENCE.upper()}, beside "
              "ConvAE+MI (no GCN)", ("convae_mi_steps", *GCN_RATIO_ROWS.values(), *GCN_RATIO_ROWS)))
-# Fu et al. 2021, Tables 3 and 4: ACC, NMI (ARI and F1 are not reported), in %
-_PAPER_ACC_NMI = {
-    "kmeans": ((66.82, 62.70), (53.22, 50.04), (47.42, 51.20)),
-    "ae_kmeans": ((69.31, 66.20), (80.76, 73.03), (58.53, 61.42)),
-    "dec": ((74.08, 75.29), (86.55, 83.72), (51.80, 54.62)),
-    "idec": ((76.05, 78.46), (88.06, 86.72), (52.91, 55.70)),
-    "deepcluster": ((56.23, 54.03), (79.71, 66.15), (54.22, 51.00)),
-    "sdcn": ((77.89, 79.26), (85.30, 84.27), (57.80, 60.47)),
-    "sddecc": ((79.86, 81.42), (90.22, 89.58), (61.71, 63.06)),
+# Fu et al. 2021: Table 3 from benchmarks/reference/papers.yaml; Table 4's ablations (ACC, NMI in %, ARI and F1
+# not reported) here, per dataset in DATASETS' order
+_TABLE4_ACC_NMI = {
     "convae": ((69.81, 65.19), (77.62, 74.50), (54.62, 55.63)),
     "convae_mi": ((78.53, 74.42), (83.50, 80.23), (59.22, 60.91)),
     "convae_gcn": ((78.22, 78.75), (85.74, 84.49), (58.43, 61.67)),
 }
-_PAPER_ACC_NMI["convae_rec"] = _PAPER_ACC_NMI["convae"]  # two readings of the paper's one ConvAE row
-PAPER = {(dataset, row): (*acc_nmi, None, None)
-         for row, values in _PAPER_ACC_NMI.items() for dataset, acc_nmi in zip(DATASETS, values)}
+_TABLE4_ACC_NMI["convae_rec"] = _TABLE4_ACC_NMI["convae"]  # two readings of the paper's one ConvAE row
+PAPER = {**paper_figures("sddecc"),
+         **{(dataset, row): (*acc_nmi, None, None)
+            for row, values in _TABLE4_ACC_NMI.items() for dataset, acc_nmi in zip(DATASETS, values)}}
 
 
 def sources(dataset: str) -> dict[str, Path]:
