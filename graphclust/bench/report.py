@@ -175,7 +175,8 @@ def write_report(path, *, rows: list[dict], records: list[dict], grid: Grid | No
             out.append(f"- {count} run{'' if count == 1 else 's'} — {ver}; {dev}")
         totals: dict[str, float] = {}
         for record in ok:
-            totals[device_label(record)] = totals.get(device_label(record), 0.0) + (record.get("time_s") or 0.0)
+            label = device_label(record)
+            totals[label] = totals.get(label, 0.0) + (record.get("time_s") or 0.0)
         amounts = [_hours(seconds) + ("" if len(totals) == 1 else f" on {'the CPU' if label == 'CPU' else label}")
                    for label, seconds in totals.items()]
         out += [f"- Recorded compute: {', '.join(amounts)} (sum of *s / run*; a shared pretraining counts in every "
