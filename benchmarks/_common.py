@@ -136,7 +136,7 @@ def mean_std(values: list[float], digits: int = 4) -> str:
 
 def paper_figures(source: str) -> dict[tuple[str, str], tuple]:
     """(dataset, method) -> the published (ACC, NMI, ARI, F1) in % (None where not reported) of one
-    source of ``benchmarks/reference/papers.yaml`` (``"sddecc"``: the SDDECC paper's Table 3)."""
+    source of ``graphclust/bench/papers.yaml`` (``"sddecc"``: the SDDECC paper's Table 3)."""
     return {key: tuple(entry[m] for m in ("acc", "nmi", "ari", "f1"))
             for key, entries in load_reference().items() for entry in entries if entry["source"] == source}
 

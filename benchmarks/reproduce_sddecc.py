@@ -182,7 +182,7 @@ VARIANTS = (("Readings of Eq. 19: L_c averaged over the latent dimensions (defau
              tuple(STEP_ROWS)),
             (f"GCN steps per DDECN step: the estimator's (default) or as few as on {STEP_REFERENCE.upper()}, beside "
              "ConvAE+MI (no GCN)", ("convae_mi_steps", *GCN_RATIO_ROWS.values(), *GCN_RATIO_ROWS)))
-# Fu et al. 2021: Table 3 from benchmarks/reference/papers.yaml; Table 4's ablations (ACC, NMI in %, ARI and F1
+# Fu et al. 2021: Table 3 from graphclust/bench/papers.yaml; Table 4's ablations (ACC, NMI in %, ARI and F1
 # not reported) here, per dataset in DATASETS' order
 _TABLE4_ACC_NMI = {
     "convae": ((69.81, 65.19), (77.62, 74.50), (54.62, 55.63)),

@@ -6,7 +6,7 @@ reference file has one; modularity and conductance of the predicted clusters on 
 graph; wall time per run and peak RSS. The best-epoch-by-ACC figure (label-selected) sits in the
 last column, named for what it is: a comparison with papers that report it, never the result.
 
-The reference file (``benchmarks/reference/papers.yaml``)::
+The reference file (``graphclust/bench/papers.yaml``, package data, so installed copies have it too)::
 
     sources:
       sdcn: Bo et al., Structural Deep Clustering Network, WWW 2020
@@ -40,8 +40,9 @@ DASH = "—"
 
 
 def default_reference_path() -> Path | None:
-    """``benchmarks/reference/papers.yaml`` of the source checkout, when there is one."""
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "reference" / "papers.yaml"
+    """``papers.yaml`` beside this module: package data, in an installed copy as in the source checkout
+    (None only where an installer left it out)."""
+    path = Path(__file__).resolve().with_name("papers.yaml")
     return path if path.is_file() else None
 
 

@@ -29,7 +29,7 @@ A config file (``benchmarks/configs/*.yaml``)::
     threads: 1                         # torch intra-op threads
     tsne_points: 5000                  # points per t-SNE scatter (<= 5000)
     report: REPRODUCTION.md            # report file name (default <name>.md)
-    reference: benchmarks/reference/papers.yaml
+    reference: my_papers.yaml          # published numbers (default graphclust/bench/papers.yaml)
     notes: [free text shown in the report]
     import_legacy: [graph_methods.jsonl]   # before running, take over the finished runs of this grid
                                        # from these JSONL files of benchmarks/reproduce_*.py, looked up

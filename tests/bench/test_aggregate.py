@@ -4,11 +4,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import pytest
 
-from graphclust.bench.aggregate import (csv_text, format_mean_std, load_reference, markdown_table, markdown_tables,
-                                       mean_std, summarise)
+import graphclust
+import graphclust.bench
+from graphclust.bench.aggregate import (csv_text, default_reference_path, format_mean_std, load_reference,
+                                       markdown_table, markdown_tables, mean_std, summarise)
 from graphclust.bench.runner import BEST_EPOCH_KEY, read_records
 
 REFERENCE = """
@@ -114,6 +117,16 @@ def test_the_repository_reference_file_loads():
     assert reference[("acm", "sdcn")][0]["acc"] == 90.45
     assert reference[("usps", "sdcn")][0]["source"] == "sdcn"  # the method's own paper first
     assert reference[("mnist", "idec")][0]["ari"] is None
+
+
+def test_the_reference_file_ships_with_the_package():
+    """An installed (not editable) copy reads the published numbers from its package data: the file sits in
+    the package and pyproject.toml declares it, so a wheel carries it."""
+    import tomllib
+
+    assert default_reference_path() == Path(graphclust.bench.__file__).with_name("papers.yaml")
+    pyproject = tomllib.loads((Path(graphclust.__file__).parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "papers.yaml" in pyproject["tool"]["setuptools"]["package-data"]["graphclust.bench"]
 
 
 def test_mean_std_is_the_population_std_of_the_finite_values():

@@ -1027,7 +1027,7 @@ def test_rows_not_yet_run_on_the_tables_schedule_are_named_and_short_rows_need_t
 
 
 def test_the_scripts_paper_figures_are_the_reference_files(script, monkeypatch):
-    """Table 3 of the SDDECC paper: reproduce_sddecc.py's figures are those of benchmarks/reference/papers.yaml,
+    """Table 3 of the SDDECC paper: reproduce_sddecc.py's figures are those of graphclust/bench/papers.yaml,
     which reproduce_baselines.py reads (Fashion-MNIST included)."""
     from graphclust.bench.aggregate import load_reference
 
