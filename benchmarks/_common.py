@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from graphclust.bench.aggregate import format_mean_std, load_reference, mean_std as aggregate_mean_std
+from graphclust.bench.aggregate import format_mean_std, group_by_device, load_reference, mean_std as aggregate_mean_std
 from graphclust.bench.runner import (BEST_EPOCH_KEY, append_record, fit_resumable, model_config,  # noqa: F401
                                      peak_rss_mib, read_records, reset_peak_rss, status_kib)
 from graphclust.graphs.cache import CACHE_ENV
@@ -146,9 +146,7 @@ def per_device(runs: list[dict], cell, device_of=None) -> str:
     runs followed by the device and how many runs it holds, in the runs' order: "136.1 (NVIDIA H200, 3) /
     3210.4 (CPU, 2)". Time and memory of a run on a GPU do not compare with a CPU run's, so a row whose seeds
     ran on both keeps them apart."""
-    groups: dict[str, list[dict]] = {}
-    for run in runs:
-        groups.setdefault(device_of(run) if device_of else "", []).append(run)
+    groups = group_by_device(runs, device_of or (lambda run: ""))
     if len(groups) == 1:
         return cell(runs)
     return " / ".join(f"{cell(mine)} ({device}, {len(mine)})" for device, mine in groups.items())

@@ -28,7 +28,7 @@ from .runner import BEST_EPOCH_KEY, record_key
 
 __all__ = ["LABEL_METRICS", "GRAPH_METRICS", "BEST_EPOCH_HEADER", "load_reference", "default_reference_path",
            "summarise", "mean_std", "format_mean_std", "markdown_table", "markdown_tables", "csv_text", "write_tables",
-           "row_label", "latest_records"]
+           "row_label", "latest_records", "device_label", "group_by_device"]
 
 LABEL_METRICS = ("acc", "nmi", "ari", "f1")
 GRAPH_METRICS = ("modularity", "conductance")
@@ -132,15 +132,21 @@ def device_label(record: dict) -> str:
     return "CPU"
 
 
-def by_device(runs: list[dict]) -> list[dict]:
-    """The runs' wall time and peak RSS per device (:func:`device_label`), in order of first
-    appearance: ``label``, ``n``, ``time_mean``, ``rss_max``. A GPU run's seconds do not compare
-    with a CPU run's, so a row whose runs span devices shows them apart."""
+def group_by_device(runs: list[dict], device_of=device_label) -> dict[str, list[dict]]:
+    """The runs by the device ``device_of(run)`` names (default :func:`device_label`), in order of
+    first appearance, each group in the runs' order."""
     groups: dict[str, list[dict]] = {}
     for run in runs:
-        groups.setdefault(device_label(run), []).append(run)
+        groups.setdefault(device_of(run), []).append(run)
+    return groups
+
+
+def by_device(runs: list[dict]) -> list[dict]:
+    """The runs' wall time and peak RSS per device (:func:`group_by_device`): ``label``, ``n``,
+    ``time_mean``, ``rss_max``. A GPU run's seconds do not compare with a CPU run's, so a row whose
+    runs span devices shows them apart."""
     out = []
-    for label, group in groups.items():
+    for label, group in group_by_device(runs).items():
         rss = [r.get("peak_rss_mib") for r in group if r.get("peak_rss_mib") is not None]
         out.append({"label": label, "n": len(group), "time_mean": mean_std([r.get("time_s") for r in group])[0],
                     "rss_max": max(rss) if rss else None})
