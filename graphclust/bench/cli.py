@@ -60,7 +60,8 @@ def add_bench_parser(subparsers) -> argparse.ArgumentParser:
     out.add_argument("--report-only", action="store_true",
                      help="rebuild tables, figures and the report from the JSONL without running")
     out.add_argument("--no-plots", action="store_true", help="tables and report without figures")
-    out.add_argument("--reference", default=None, help="published numbers (default graphclust/bench/papers.yaml, shipped with the package)")
+    out.add_argument("--reference", default=None,
+                     help="published numbers (default graphclust/bench/papers.yaml, shipped with the package)")
     p.set_defaults(func=cmd_bench)
     return p
 
