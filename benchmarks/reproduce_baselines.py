@@ -65,12 +65,18 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=0,
                         help="run seeds from this one on (default: 0), so that two processes can share a dataset's "
                              "seeds without running one twice")
-    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--methods", default=",".join(METHODS),
+                        help=f"comma-separated, of {', '.join(dict.fromkeys(METHODS + AE_METHODS))} "
+                             f"(default: {','.join(METHODS)})")
     parser.add_argument("--pretrain-epochs", type=int, default=None, help="default: the estimators' default")
     args = parse_run_args(parser)
     check_seed_range(parser, args.first_seed, args.seeds)
 
-    methods = args.methods.split(",")
+    methods = list(dict.fromkeys(m.strip() for m in args.methods.split(",") if m.strip()))
+    valid = dict.fromkeys(METHODS + AE_METHODS)
+    unknown = [m for m in methods if m not in valid]  # exact names: the records and the AE sharing key on them
+    if unknown or not methods:
+        parser.error(f"unknown method(s) {unknown}; valid: {', '.join(valid)}" if unknown else "--methods is empty")
     pretrain_epochs = args.pretrain_epochs or make_method("ae_kmeans").pretrain_epochs
     data = load_dataset(args.dataset, root=args.data_root, graph=False)
     out = RESULTS / f"baselines_{args.dataset}.jsonl"

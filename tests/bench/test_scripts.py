@@ -831,6 +831,11 @@ def test_baseline_first_seed_runs_only_the_later_seeds(tmp_path, monkeypatch, ca
     with pytest.raises(SystemExit):
         main("--seeds", "0")
     assert "--seeds 0: it must be at least 1" in capsys.readouterr().err
+    for methods in ("IDEC", "kmeans,sdcn", ","):  # not a name the records and the shared AE key on: nothing runs
+        with pytest.raises(SystemExit):
+            main("--seeds", "4", "--methods", methods)
+        assert ("--methods is empty" if methods == "," else "unknown method(s)") in capsys.readouterr().err
+    assert len(records(tmp_path / "baselines_digits.jsonl")) == 3
 
 
 def test_code_stats_objective_is_eq_19_without_mi_at_the_code_mean(script):
