@@ -79,15 +79,16 @@ def main() -> None:
         parser.error(f"unknown method(s) {unknown}; valid: {', '.join(valid)}" if unknown else "--methods is empty")
     pretrain_epochs = args.pretrain_epochs or make_method("ae_kmeans").pretrain_epochs
     data = load_dataset(args.dataset, root=args.data_root, graph=False)
-    out = RESULTS / f"baselines_{args.dataset}.jsonl"
+    dataset = data.name  # the catalog's name, whatever alias or case was typed: one file and one row per dataset
+    out = RESULTS / f"baselines_{dataset}.jsonl"
     RESULTS.mkdir(parents=True, exist_ok=True)
     done = {(m, seed) for _, m, seed in done_keys(out)}
     env = versions()
     for seed in range(args.first_seed, args.seeds):
-        if run_baseline_seed(data, args.dataset, seed, [m for m in methods if (m, seed) not in done], out,
+        if run_baseline_seed(data, dataset, seed, [m for m in methods if (m, seed) not in done], out,
                              pretrain_epochs=pretrain_epochs, device=args.device, env=env,
                              verbose=not args.quiet):
-            print(write_table(out, args.dataset, pretrain_epochs), flush=True)
+            print(write_table(out, dataset, pretrain_epochs), flush=True)
 
 
 def seed_autoencoder(x: torch.Tensor, dataset: str, seed: int, pretrain_epochs: int,
