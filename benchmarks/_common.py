@@ -11,6 +11,7 @@ import torch
 from graphclust.bench.aggregate import format_mean_std, group_by_device, load_reference, mean_std as aggregate_mean_std
 from graphclust.bench.runner import (BEST_EPOCH_KEY, append_record, fit_resumable, model_config,  # noqa: F401
                                      peak_rss_mib, read_records, reset_peak_rss, status_kib)
+from graphclust.data.catalog import get_entry
 from graphclust.graphs.cache import CACHE_ENV
 from graphclust.runtime import reexec_with_hugepage_malloc
 from graphclust.training.checkpoint import code_version
@@ -60,6 +61,15 @@ def check_seed_range(parser: argparse.ArgumentParser, first_seed: int, seeds: in
         parser.error(f"{name} {seeds}: it must be at least 1 (seeds FIRST_SEED .. SEEDS-1 run)")
     if not 0 <= first_seed < seeds:
         parser.error(f"--first-seed {first_seed} leaves no seed to run: it must be >= 0 and below {name} {seeds}")
+
+
+def catalog_dataset(parser: argparse.ArgumentParser, name: str) -> str:
+    """The catalog's name of a --dataset (any case, or an alias such as ``fmnist``), or a parser error naming the
+    valid ones: the records, files and table rows of the scripts key on it, so one dataset is one row."""
+    try:
+        return get_entry(name)["name"]
+    except ValueError as err:
+        parser.error(str(err))
 
 
 def checkpoint_file(name: str) -> Path:

@@ -20,8 +20,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (RESULTS, append_run, check_seed_range, checkpointed_fit, done_keys, mean_std,  # noqa: E402
-                     model_config, parse_run_args, peak_rss_mib, read_runs, run_parser)
+from _common import (RESULTS, append_run, catalog_dataset, check_seed_range, checkpointed_fit, done_keys,  # noqa: E402
+                     mean_std, model_config, parse_run_args, peak_rss_mib, read_runs, run_parser)
 
 from graphclust.cli import versions  # noqa: E402
 from graphclust.data import load_dataset  # noqa: E402
@@ -40,6 +40,7 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=0, help="run seeds from this one on (default: 0)")
     args = parse_run_args(parser)
     check_seed_range(parser, args.first_seed, args.seeds)
+    args.dataset = catalog_dataset(parser, args.dataset)
     data = load_dataset(args.dataset, root=args.data_root, graph=False)
     y = data.y.numpy()
     done = done_keys(OUT)

@@ -29,9 +29,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (RESULTS, append_run, check_seed_range, checkpoint_file, checkpointed_fit, done_keys,  # noqa: E402
-                     drop_checkpoint, model_config, paper_figures, parse_run_args, peak_rss_mib, read_runs,
-                     reset_peak_rss, run_parser, summary_table)
+from _common import (RESULTS, append_run, catalog_dataset, check_seed_range, checkpoint_file,  # noqa: E402
+                     checkpointed_fit, done_keys, drop_checkpoint, model_config, paper_figures, parse_run_args,
+                     peak_rss_mib, read_runs, reset_peak_rss, run_parser, summary_table)
 
 from graphclust.cli import versions  # noqa: E402
 from graphclust.data import load_dataset  # noqa: E402
@@ -78,8 +78,8 @@ def main() -> None:
     if unknown or not methods:
         parser.error(f"unknown method(s) {unknown}; valid: {', '.join(valid)}" if unknown else "--methods is empty")
     pretrain_epochs = args.pretrain_epochs or make_method("ae_kmeans").pretrain_epochs
-    data = load_dataset(args.dataset, root=args.data_root, graph=False)
-    dataset = data.name  # the catalog's name, whatever alias or case was typed: one file and one row per dataset
+    dataset = catalog_dataset(parser, args.dataset)
+    data = load_dataset(dataset, root=args.data_root, graph=False)
     out = RESULTS / f"baselines_{dataset}.jsonl"
     RESULTS.mkdir(parents=True, exist_ok=True)
     done = {(m, seed) for _, m, seed in done_keys(out)}

@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from _common import (RESULTS, append_run, checkpointed_fit, done_keys, drop_checkpoint, mean_std,  # noqa: E402
-                     model_config, parse_run_args, read_runs, run_parser)
+from _common import (RESULTS, append_run, catalog_dataset, checkpointed_fit, done_keys, drop_checkpoint,  # noqa: E402
+                     mean_std, model_config, parse_run_args, read_runs, run_parser)
 from reproduce_sddecc import PAPER, own_row_model, sources  # noqa: E402
 
 from graphclust.cli import versions  # noqa: E402
@@ -164,6 +164,7 @@ def main() -> None:
     parser.add_argument("--dataset", default="usps")
     parser.add_argument("--seeds", type=int, default=3)
     args = parse_run_args(parser)
+    args.dataset = catalog_dataset(parser, args.dataset)
     data = None
     for seed in range(args.seeds):
         for row in ROWS:

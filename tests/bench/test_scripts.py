@@ -805,6 +805,17 @@ def test_sddecc_tables_say_how_the_ae_rows_are_seeded_once_both_seedings_ran(scr
             "Mann-Whitney two-sided p = 0.333.") in note  # U = 4 of 4 pairs: exact p = 2 / C(4, 2); no spread test at 2
 
 
+def test_a_dataset_option_takes_the_catalogs_name(script, capsys):
+    """--dataset of the scripts that read it: an alias or another case is the catalog's name (one row per
+    dataset); an unknown name stops with the valid ones."""
+    parser = argparse.ArgumentParser(prog="script")
+    catalog_dataset = sys.modules["_common"].catalog_dataset
+    assert [catalog_dataset(parser, n) for n in ("FMNIST", "fashion_mnist", "usps")] == ["fashion-mnist"] * 2 + ["usps"]
+    with pytest.raises(SystemExit):
+        catalog_dataset(parser, "usps2")
+    assert "unknown dataset 'usps2'; valid names: " in capsys.readouterr().err
+
+
 def test_baseline_first_seed_runs_only_the_later_seeds(tmp_path, monkeypatch, capsys):
     """``reproduce_baselines.py --first-seed`` lets two processes split a dataset's seeds."""
     monkeypatch.syspath_prepend(str(BENCHMARKS))
