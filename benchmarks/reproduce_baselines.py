@@ -52,7 +52,9 @@ def write_table(path: Path, dataset: str, pretrain_epochs: int) -> str:
             f"AE d-500-500-2000-10, {pretrain_epochs} pretraining epochs, batch 256, Adam 1e-3; k-means n_init=20; "
             "one AE per seed s, pretrained from `torch.Generator().manual_seed(s)` and shared by AE+K-means, DEC "
             "and IDEC (not the AE that `fit(random_state=s)` pretrains: the script's docstring); "
-            "time per run includes the AE pretraining. Paper: SDDECC Table 3.\n\n"
+            "time per run includes the AE pretraining. A seed whose methods ran in separate processes (`--methods`) "
+            "pretrained its AE again in each, from the same draw; that is the same AE only on the same code and thread "
+            "count (`code_version`, `torch_threads` in the records). Paper: SDDECC Table 3.\n\n"
             + summary_table(read_runs(path), PAPER) + "\n")
     path.with_suffix(".md").write_text(text)
     return text

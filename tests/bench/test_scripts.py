@@ -850,6 +850,8 @@ def test_baseline_first_seed_runs_only_the_later_seeds(tmp_path, monkeypatch, ca
     main("--seeds", "4", "--first-seed", "3", "--dataset", "Digits")  # an alias or another case: the catalog's name
     assert [(r["dataset"], r["seed"]) for r in records(tmp_path / "baselines_digits.jsonl")][-1] == ("digits", 3)
     assert sorted(p.name for p in tmp_path.glob("baselines_*.jsonl")) == ["baselines_digits.jsonl"]
+    table = (tmp_path / "baselines_digits.md").read_text()
+    assert "ran in separate processes (`--methods`) pretrained its AE again" in table
 
 
 def test_code_stats_objective_is_eq_19_without_mi_at_the_code_mean(script):
