@@ -63,6 +63,14 @@ def check_seed_range(parser: argparse.ArgumentParser, first_seed: int, seeds: in
         parser.error(f"--first-seed {first_seed} leaves no seed to run: it must be >= 0 and below {name} {seeds}")
 
 
+def check_known(parser: argparse.ArgumentParser, kind: str, given, valid) -> None:
+    """Stop with a parser error naming what of ``given`` is not in ``valid``, and the valid names (``kind``:
+    "dataset", "method", "row")."""
+    bad = [v for v in given if v not in valid]
+    if bad:
+        parser.error(f"unknown {kind}(s) {bad}; valid: {', '.join(valid)}")
+
+
 def catalog_dataset(parser: argparse.ArgumentParser, name: str) -> str:
     """The catalog's name of a --dataset (any case, or an alias such as ``fmnist``), or a parser error naming the
     valid ones: the records, files and table rows of the scripts key on it, so one dataset is one row."""

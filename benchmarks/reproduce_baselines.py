@@ -29,7 +29,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (RESULTS, append_run, catalog_dataset, check_seed_range, checkpoint_file,  # noqa: E402
+from _common import (RESULTS, append_run, catalog_dataset, check_known, check_seed_range, checkpoint_file,  # noqa: E402
                      checkpointed_fit, done_keys, drop_checkpoint, model_config, paper_figures, parse_run_args,
                      peak_rss_mib, read_runs, reset_peak_rss, run_parser, summary_table)
 
@@ -45,6 +45,7 @@ PAPER = paper_figures("sddecc")  # SDDECC paper (seed 003) Table 3, in %
 METHODS = ("kmeans", "ae_kmeans", "dec", "idec")
 WIDTHS = inspect.signature(build_pretrained_autoencoder).parameters  # the seed's AE has the default widths
 AE_METHODS = ("ae_kmeans", "dec", "idec", "dcn")
+CHOICES = tuple(dict.fromkeys(METHODS + AE_METHODS))  # --methods, by exact name: records and AE sharing key on it
 
 
 def write_table(path: Path, dataset: str, pretrain_epochs: int) -> str:
@@ -68,17 +69,16 @@ def main() -> None:
                         help="run seeds from this one on (default: 0), so that two processes can share a dataset's "
                              "seeds without running one twice")
     parser.add_argument("--methods", default=",".join(METHODS),
-                        help=f"comma-separated, of {', '.join(dict.fromkeys(METHODS + AE_METHODS))} "
+                        help=f"comma-separated, of {', '.join(CHOICES)} "
                              f"(default: {','.join(METHODS)})")
     parser.add_argument("--pretrain-epochs", type=int, default=None, help="default: the estimators' default")
     args = parse_run_args(parser)
     check_seed_range(parser, args.first_seed, args.seeds)
 
     methods = list(dict.fromkeys(m.strip() for m in args.methods.split(",") if m.strip()))
-    valid = dict.fromkeys(METHODS + AE_METHODS)
-    unknown = [m for m in methods if m not in valid]  # exact names: the records and the AE sharing key on them
-    if unknown or not methods:
-        parser.error(f"unknown method(s) {unknown}; valid: {', '.join(valid)}" if unknown else "--methods is empty")
+    check_known(parser, "method", methods, CHOICES)
+    if not methods:
+        parser.error("--methods is empty")
     pretrain_epochs = args.pretrain_epochs or make_method("ae_kmeans").pretrain_epochs
     dataset = catalog_dataset(parser, args.dataset)
     data = load_dataset(dataset, root=args.data_root, graph=False)

@@ -66,9 +66,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (BEST_EPOCH_KEY, MONITOR_KEY, RESULTS, append_run, best_epoch_acc, check_seed_range,  # noqa: E402
-                     checkpointed_fit, code_version, done_keys, drop_checkpoint, mean_std, model_config, monitored_acc,
-                     paper_figures, parse_run_args, peak_rss_mib, read_records, read_runs, run_parser, summary_table)
+from _common import (BEST_EPOCH_KEY, MONITOR_KEY, RESULTS, append_run, best_epoch_acc, check_known,  # noqa: E402
+                     check_seed_range, checkpointed_fit, code_version, done_keys, drop_checkpoint, mean_std,
+                     model_config, monitored_acc, paper_figures, parse_run_args, peak_rss_mib, read_records, read_runs,
+                     run_parser, summary_table)
 from ae_seeding import seeding_note  # noqa: E402
 from reproduce_baselines import run_baseline_seed  # noqa: E402
 from reproduce_graph import run_graph_method  # noqa: E402
@@ -1510,10 +1511,8 @@ def main() -> None:
         parser.error(f"--workers must be at least 1, got {args.workers}")
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
     rows = list(TABLE_ROWS if args.only is None else dict.fromkeys(args.only.split(",")))
-    for name, known, valid in (("dataset", datasets, DATASETS), ("row", rows, ROW_NAMES)):
-        bad = [v for v in known if v not in valid]
-        if bad:
-            parser.error(f"unknown {name}(s) {bad}; valid: {', '.join(valid)}")
+    check_known(parser, "dataset", datasets, DATASETS)
+    check_known(parser, "row", rows, ROW_NAMES)
     short = [row for row in rows if row in SHORT_ROWS]
     if short and any(d not in SHORT_EPOCHS for d in datasets):
         parser.error(f"row(s) {short} have a shorter schedule only on {', '.join(SHORT_EPOCHS)}; "
