@@ -31,7 +31,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import reproduce_sddecc as sddecc  # noqa: E402
-from _common import check_seed_range, mean_std, parse_run_args, read_runs, run_parser  # noqa: E402
+from _common import (catalog_dataset, check_known, check_seed_range, mean_std, parse_run_args,  # noqa: E402
+                     read_runs, run_parser)
 
 from graphclust.cli import versions  # noqa: E402
 from graphclust.data import load_dataset  # noqa: E402
@@ -198,8 +199,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1, help="seeds per cell (default 1)")
     parser.add_argument("--first-seed", type=int, default=0, help="runs seeds FIRST_SEED .. SEEDS-1 (default 0)")
     args = parse_run_args(parser)
-    if args.dataset not in sddecc.DATASETS:
-        parser.error(f"unknown dataset {args.dataset!r}; valid: {', '.join(sddecc.DATASETS)}")
+    args.dataset = catalog_dataset(parser, args.dataset)  # an alias or another case names the same dataset
+    check_known(parser, "dataset", [args.dataset], sddecc.DATASETS)
     lambda1s = parse_values(parser, "lambda1", args.lambda1)
     lambda2s = parse_values(parser, "lambda2", args.lambda2)
     check_seed_range(parser, args.first_seed, args.seeds)

@@ -73,6 +73,13 @@ def test_runs_are_recorded_once_with_progress_and_tables(script, tmp_path, monke
     out = capsys.readouterr().out
     assert "seed 0:" not in out and "[1/" not in out
     assert len(records(tmp_path / "sddecc.jsonl")) == 2
+    run(script, monkeypatch, "--only", "sddecc,convae", "--datasets", "USPS,usps")  # the catalog's name: done too
+    assert "[1/" not in capsys.readouterr().out and len(records(tmp_path / "sddecc.jsonl")) == 2
+    for datasets, named in (("usps2", "unknown dataset 'usps2'; valid names: "),  # not in the catalog
+                            ("cora", "unknown dataset(s) ['cora']; valid: usps, mnist, fashion-mnist")):
+        with pytest.raises(SystemExit):
+            run(script, monkeypatch, "--datasets", datasets)
+        assert named in capsys.readouterr().err
 
     run(script, monkeypatch, "--only", "sddecc,convae_mi,convae,convae_mi")  # one new row, named twice
     assert "[1/1] usps ConvAE+MI seed 0" in capsys.readouterr().out
@@ -915,10 +922,12 @@ def test_lambda_sweep_runs_each_cell_once_and_takes_the_centre_from_the_default_
     note = (tmp_path / "sddecc.md").read_text().split("## SDDECC over the paper's λ grid (Fig. 7)")[1]
     assert "**usps**\n\n- 2 cells run, 2 runs (seeds 0)" in note
 
-    run_sweep(sweep, monkeypatch, "--lambda1", "0.1", "--lambda2", "1.5")  # recorded: nothing runs again
-    assert "[1/" not in capsys.readouterr().out and len(records(tmp_path / "sddecc_lambda.jsonl")) == 1
+    for dataset in ("usps", "USPS"):  # recorded: nothing runs again (another case is the catalog's name)
+        run_sweep(sweep, monkeypatch, "--lambda1", "0.1", "--lambda2", "1.5", "--dataset", dataset)
+        assert "[1/" not in capsys.readouterr().out and len(records(tmp_path / "sddecc_lambda.jsonl")) == 1
     for bad, named in ((("--lambda1", "0.01,x"), "--lambda1"), (("--lambda2", "-1"), "--lambda2"),
-                       (("--lambda2", ""), "--lambda2"), (("--dataset", "cora"), "unknown dataset 'cora'"),
+                       (("--lambda2", ""), "--lambda2"), (("--dataset", "cora"), "unknown dataset(s) ['cora']"),
+                       (("--dataset", "usps2"), "unknown dataset 'usps2'; valid names: "),
                        (("--seeds", "2", "--first-seed", "2"), "--first-seed")):
         with pytest.raises(SystemExit):
             run_sweep(sweep, monkeypatch, *bad)
