@@ -9,6 +9,7 @@ import argparse
 import importlib
 import json
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -1070,3 +1071,11 @@ def test_the_scripts_paper_figures_are_the_reference_files(script, monkeypatch):
     assert len(table3) == 3 * len(rows) and table3 == {key: reference[key] for key in table3}
     assert baselines.PAPER[("fashion-mnist", "ae_kmeans")] == (58.53, 61.42, None, None)
     assert {key: values[:2] for key, values in baselines.PAPER.items()} == reference
+
+
+def test_the_readme_names_every_row_beside_the_tables(script):
+    """Each row that ``--only`` adds beside Table 3 and Table 4 is described in the README's list of the script."""
+    readme = (BENCHMARKS.parent / "README.md").read_text()
+    section = readme.split("- `benchmarks/reproduce_sddecc.py`")[1].split("\n- `benchmarks/")[0]
+    extra = [row for row in script.ROW_NAMES if row not in script.TABLE_ROWS]
+    assert extra and [row for row in extra if not re.search(rf"\b{row}\b", section)] == []
