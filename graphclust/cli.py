@@ -10,6 +10,7 @@ import argparse
 import json
 import platform
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -209,8 +210,9 @@ def cmd_methods(args) -> int:
     from .registry import METHODS
 
     for name, cls in sorted(METHODS.items()):
-        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        print(f"{name:12s} {cls.__name__:12s} {'graph' if cls.uses_graph else 'features'}  {doc}")
+        head = f"{name:12s} {cls.__name__:12s} {'graph' if cls.uses_graph else 'features':8s}  "
+        summary = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())  # the docstring's first paragraph
+        print(textwrap.fill(summary, width=120, initial_indent=head, subsequent_indent=" " * len(head)))
     return 0
 
 

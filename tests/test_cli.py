@@ -74,6 +74,12 @@ def test_methods_and_datasets_listings(capsys, shared_data):
     listing = capsys.readouterr().out
     for name in ("kmeans", "dec", "idec", "sdcn", "gae", "daegc"):
         assert name in listing
+    lines = listing.splitlines()  # each docstring's whole first paragraph, wrapped under its column
+    assert max(map(len, lines)) <= 120
+    (sddecc,) = [i for i, line in enumerate(lines) if line.startswith("sddecc ")]
+    assert lines[sddecc].split()[1:3] == ["SDDECC", "graph"]
+    assert "Laser & Optoelectronics Progress" in " ".join(lines[sddecc:sddecc + 3])
+    assert lines[sddecc + 1].startswith(" " * 36) and lines[sddecc + 1].strip()
     assert main(["datasets", "--data-root", str(shared_data)]) == 0
     listing = capsys.readouterr().out
     assert "cora" in listing and "available" in listing
