@@ -136,3 +136,12 @@ def test_versions_record_faiss_as_none_where_it_is_not_installed(monkeypatch):
     monkeypatch.setitem(sys.modules, "faiss", None)  # an import of faiss now fails
     recorded = versions()
     assert recorded["faiss"] is None and recorded["torch"]
+
+
+def test_run_help_says_what_it_prints_with_examples(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    assert "mean ± std" in text
+    assert "    graphclust run --method dec,idec --dataset usps" in text  # the examples keep their layout
