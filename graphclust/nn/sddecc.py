@@ -205,6 +205,11 @@ class ConvDecoder(nn.Module):
             h = torch.relu(deconv(h))
         return self.out(h)  # [B, C, H, W]
 
+    def __repr__(self) -> str:
+        c, h, w = self.image_shape
+        chans = "-".join(str(deconv.out_channels) for deconv in self.deconvs)
+        return f"ConvDecoder({self.fc.in_features} -> {chans} -> {c}x{h}x{w})"
+
 
 class GlobalMIDiscriminator(nn.Module):
     """T1, the global MI discriminator: a score (logit) for a pair of codes.
@@ -224,6 +229,7 @@ class GlobalMIDiscriminator(nn.Module):
 
     def __init__(self, latent: int, hidden: int = 64):
         super().__init__()
+        self.latent, self.hidden = int(latent), int(hidden)
         self.net = nn.Sequential(nn.Linear(2 * latent, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
                                  nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
 
@@ -232,6 +238,9 @@ class GlobalMIDiscriminator(nn.Module):
 
     def forward(self, z: torch.Tensor, z_other: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([z, z_other], dim=1)).squeeze(1)  # [B]
+
+    def __repr__(self) -> str:
+        return f"GlobalMIDiscriminator(latent={self.latent}, hidden={self.hidden})"
 
 
 class LocalMIDiscriminator(nn.Module):
@@ -250,6 +259,7 @@ class LocalMIDiscriminator(nn.Module):
 
     def __init__(self, feature_channels: int, latent: int, hidden: int = 64):
         super().__init__()
+        self.feature_channels, self.latent, self.hidden = int(feature_channels), int(latent), int(hidden)
         self.net = nn.Sequential(nn.Conv2d(feature_channels + latent, hidden, 1), nn.ReLU(),
                                  nn.Conv2d(hidden, hidden, 1), nn.ReLU(), nn.Conv2d(hidden, 1, 1))
 
@@ -260,6 +270,10 @@ class LocalMIDiscriminator(nn.Module):
         b, _, m, m2 = feature_map.shape
         z_map = z[:, :, None, None].expand(b, z.shape[1], m, m2)  # [B, d, M, M']
         return self.net(torch.cat([feature_map, z_map], dim=1)).squeeze(1)  # [B, M, M']
+
+    def __repr__(self) -> str:
+        return (f"LocalMIDiscriminator(feature_channels={self.feature_channels}, latent={self.latent}, "
+                f"hidden={self.hidden})")
 
 
 class MIScores(NamedTuple):

@@ -60,6 +60,15 @@ def test_paper_architectures(shape, channels, feature, transfer_size, widths):
     assert scores.local_pos.shape == scores.local_neg.shape == (3, *feature[1:])
 
 
+def test_networks_have_short_reprs():
+    module = SDDECCModule(256, (1, 16, 16), n_clusters=10, latent=10)
+    assert repr(module) == "SDDECCModule(image=1x16x16, channels=16-32, latent=10, gcn=256-512-10-10, delta=0.5)"
+    assert repr(module.encoder) == "ConvGaussianEncoder(1x16x16 -> 16-32 -> 10)"
+    assert repr(module.decoder) == "ConvDecoder(10 -> 32-16 -> 1x16x16)"  # Decoder-1..L of Table 2, then the image
+    assert repr(module.global_disc) == "GlobalMIDiscriminator(latent=10, hidden=64)"
+    assert repr(module.local_disc) == "LocalMIDiscriminator(feature_channels=32, latent=10, hidden=64)"
+
+
 def test_flat_features_are_padded_into_a_square_image():
     assert square_image_shape(8) == (1, 3, 3)
     assert square_image_shape(9) == (1, 3, 3)
