@@ -247,7 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed-start", type=int, default=0, help="first seed (default 0)")
     run.add_argument("--n-clusters", type=int, default=None, help="default: number of classes")
     run.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
-    run.add_argument("--data-root", default=None, help="data folder (default $GRAPHCLUST_DATA or ./datasets)")
+    run.add_argument("--data-root", default=None,
+                     help="data folder (default $GRAPHCLUST_DATA, else the repository's datasets/)")
     run.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                      help="hyperparameter for the methods that accept it (repeatable)")
     run.add_argument("--out", default=None, help="write per-seed results and the summary as JSON")
@@ -256,7 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     methods = sub.add_parser("methods", help="list the registered methods")
     methods.set_defaults(func=cmd_methods)
     datasets = sub.add_parser("datasets", help="list the catalog and which datasets are available")
-    datasets.add_argument("--data-root", default=None)
+    datasets.add_argument("--data-root", default=None,
+                          help="data folder (default $GRAPHCLUST_DATA, else the repository's datasets/)")
     datasets.set_defaults(func=cmd_datasets)
     from .bench.cli import add_bench_parser
 

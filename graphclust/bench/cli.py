@@ -41,7 +41,8 @@ def add_bench_parser(subparsers) -> argparse.ArgumentParser:
     grid.add_argument("--no-monitor", action="store_true",
                       help="do not pass labels to fit (no monitored curves, no best-epoch column)")
     run = p.add_argument_group("running")
-    run.add_argument("--data-root", default=None, help="data folder (default $GRAPHCLUST_DATA or ./datasets)")
+    run.add_argument("--data-root", default=None,
+                     help="data folder (default $GRAPHCLUST_DATA, else the repository's datasets/)")
     run.add_argument("--out", default="benchmarks/results", help="results folder (default benchmarks/results)")
     run.add_argument("--device", default=None, help="cpu, cuda, cuda:N or auto (default: the config's, else cpu)")
     run.add_argument("--threads", type=int, default=None,

@@ -1,4 +1,4 @@
-"""Datasets: the catalog in ``datasets/catalog.json``, loaders for its file formats, synthetic graphs.
+"""Datasets: the catalog in ``graphclust/data/catalog.json``, loaders for its file formats, synthetic graphs.
 
 >>> from graphclust.data import load_dataset, list_datasets
 >>> data = load_dataset("digits")          # bundled with scikit-learn, no files needed

@@ -1,7 +1,8 @@
-"""The dataset catalog (``datasets/catalog.json``) and the data root.
+"""The dataset catalog (``graphclust/data/catalog.json``) and the data root.
 
-The catalog is one JSON file at the top of the repository, ``datasets/catalog.json`` (override:
-environment variable ``GRAPHCLUST_CATALOG``). It holds one entry per dataset: ``name`` (the
+The catalog is one JSON file shipped with the package, ``catalog.json`` beside this module (override:
+environment variable ``GRAPHCLUST_CATALOG``), so that an installed package, not only a source
+checkout, knows its datasets. It holds one entry per dataset: ``name`` (the
 lowercase key), ``kind`` (graph | image | tabular | text), ``description``, ``source`` (origin,
 license, url), ``files`` (paths relative to the data root, with sha256 where known),
 ``n_samples``, ``n_features``, ``n_classes``, ``image_shape``, ``graph`` (how the dataset becomes a
@@ -10,7 +11,8 @@ graph: ``{"type": "given"}``, ``{"type": "file", "path": ...}``, ``{"type": "knn
 reader in :mod:`graphclust.data.loaders` reads it).
 
 The data root is where the files live: ``data_root(root)`` picks the explicit ``root``, else the
-environment variable ``GRAPHCLUST_DATA``, else the repository's ``datasets/`` folder.
+environment variable ``GRAPHCLUST_DATA``, else the repository's ``datasets/`` folder in a source
+checkout, else ``datasets/`` in the working directory.
 """
 from __future__ import annotations
 
@@ -24,25 +26,27 @@ __all__ = ["CATALOG_ENV", "DATA_ENV", "catalog_path", "data_root", "list_dataset
 
 CATALOG_ENV = "GRAPHCLUST_CATALOG"
 DATA_ENV = "GRAPHCLUST_DATA"
-_REPO_DATASETS = Path(__file__).resolve().parents[2] / "datasets"
+_CATALOG = Path(__file__).resolve().with_name("catalog.json")
+_REPO_DATASETS = Path(__file__).resolve().parents[2] / "datasets"  # in a source checkout
 _REQUIRED_KEYS = ("name", "kind", "description", "source", "files", "n_samples", "n_features",
                   "n_classes", "graph", "format")
 _KINDS = ("graph", "image", "tabular", "text")
 
 
 def catalog_path() -> Path:
-    """``$GRAPHCLUST_CATALOG`` if set, else ``<repo>/datasets/catalog.json``."""
+    """``$GRAPHCLUST_CATALOG`` if set, else the package's ``graphclust/data/catalog.json``."""
     override = os.environ.get(CATALOG_ENV)
-    return Path(override).expanduser() if override else _REPO_DATASETS / "catalog.json"
+    return Path(override).expanduser() if override else _CATALOG
 
 
 def data_root(root: os.PathLike | str | None = None) -> Path:
-    """The folder holding the data files: ``root`` > ``$GRAPHCLUST_DATA`` > ``<repo>/datasets``.
+    """The folder holding the data files: ``root`` > ``$GRAPHCLUST_DATA`` > ``<repo>/datasets`` in a
+    source checkout > ``./datasets`` (an installed package has no repository).
 
     The path is returned as given (expanded ``~``); it need not exist.
     """
     if root is None:
-        root = os.environ.get(DATA_ENV) or _REPO_DATASETS
+        root = os.environ.get(DATA_ENV) or (_REPO_DATASETS if _REPO_DATASETS.is_dir() else Path("datasets"))
     return Path(root).expanduser()
 
 

@@ -32,6 +32,7 @@ from graphclust.data import (
     load_sdcn,
     verify_dataset,
 )
+from graphclust.data import catalog
 from graphclust.data.loaders import DEBIAN_FASHION_MNIST_DIR
 
 REAL_ROOT = Path(os.environ.get("GRAPHCLUST_DATA", "/work/shared/data"))
@@ -174,6 +175,19 @@ def test_data_root_precedence(monkeypatch, tmp_path):
     monkeypatch.setenv("GRAPHCLUST_DATA", str(tmp_path / "env"))
     assert data_root() == tmp_path / "env"
     assert data_root(tmp_path / "explicit") == tmp_path / "explicit"
+    monkeypatch.delenv("GRAPHCLUST_DATA")
+    monkeypatch.setattr(catalog, "_REPO_DATASETS", tmp_path / "no-checkout")  # installed without the repository
+    assert data_root() == Path("datasets")
+
+
+def test_the_catalog_ships_with_the_package(monkeypatch):
+    """An installed package (a wheel, no checkout) knows its datasets: the catalog is package data."""
+    monkeypatch.delenv("GRAPHCLUST_CATALOG", raising=False)
+    assert catalog.catalog_path() == Path(catalog.__file__).with_name("catalog.json")
+    assert set(list_datasets()) == ALL_NAMES
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "catalog.json" in pyproject["tool"]["setuptools"]["package-data"]["graphclust.data"]
 
 
 def test_catalog_env_override(monkeypatch, tmp_path):
