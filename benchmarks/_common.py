@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -61,6 +62,12 @@ def check_seed_range(parser: argparse.ArgumentParser, first_seed: int, seeds: in
         parser.error(f"{name} {seeds}: it must be at least 1 (seeds FIRST_SEED .. SEEDS-1 run)")
     if not 0 <= first_seed < seeds:
         parser.error(f"--first-seed {first_seed} leaves no seed to run: it must be >= 0 and below {name} {seeds}")
+
+
+def comma_names(text: str, key: Callable[[str], str] = str) -> list[str]:
+    """The names of a comma-separated option, each stripped and mapped by ``key``, blanks dropped and each kept
+    once, in order (``key`` maps the spellings of one name to one, e.g. :func:`catalog_dataset`)."""
+    return list(dict.fromkeys(key(part.strip()) for part in text.split(",") if part.strip()))
 
 
 def check_known(parser: argparse.ArgumentParser, kind: str, given, valid) -> None:

@@ -30,8 +30,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (RESULTS, append_run, catalog_dataset, check_known, check_seed_range, checkpoint_file,  # noqa: E402
-                     checkpointed_fit, done_keys, drop_checkpoint, model_config, paper_figures, parse_run_args,
-                     peak_rss_mib, read_runs, reset_peak_rss, run_parser, summary_table)
+                     checkpointed_fit, comma_names, done_keys, drop_checkpoint, model_config, paper_figures,
+                     parse_run_args, peak_rss_mib, read_runs, reset_peak_rss, run_parser, summary_table)
 
 from graphclust.cli import versions  # noqa: E402
 from graphclust.data import load_dataset  # noqa: E402
@@ -75,7 +75,7 @@ def main() -> None:
     args = parse_run_args(parser)
     check_seed_range(parser, args.first_seed, args.seeds)
 
-    methods = list(dict.fromkeys(m.strip() for m in args.methods.split(",") if m.strip()))
+    methods = comma_names(args.methods)
     check_known(parser, "method", methods, CHOICES)
     if not methods:
         parser.error("--methods is empty")

@@ -67,9 +67,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (BEST_EPOCH_KEY, MONITOR_KEY, RESULTS, append_run, best_epoch_acc, catalog_dataset,  # noqa: E402
-                     check_known, check_seed_range, checkpointed_fit, code_version, done_keys, drop_checkpoint,
-                     mean_std, model_config, monitored_acc, paper_figures, parse_run_args, peak_rss_mib, read_records,
-                     read_runs, run_parser, summary_table)
+                     check_known, check_seed_range, checkpointed_fit, code_version, comma_names, done_keys,
+                     drop_checkpoint, mean_std, model_config, monitored_acc, paper_figures, parse_run_args,
+                     peak_rss_mib, read_records, read_runs, run_parser, summary_table)
 from ae_seeding import seeding_note  # noqa: E402
 from reproduce_baselines import run_baseline_seed  # noqa: E402
 from reproduce_graph import run_graph_method  # noqa: E402
@@ -1528,8 +1528,7 @@ def main() -> None:
     args = parse_run_args(parser)
     if args.workers < 1:
         parser.error(f"--workers must be at least 1, got {args.workers}")
-    datasets = list(dict.fromkeys(catalog_dataset(parser, d.strip()) for d in args.datasets.split(",")
-                                  if d.strip()))  # an alias or another case names the same dataset
+    datasets = comma_names(args.datasets, lambda d: catalog_dataset(parser, d))  # an alias or case: one dataset
     rows = list(TABLE_ROWS if args.only is None else dict.fromkeys(args.only.split(",")))
     check_known(parser, "dataset", datasets, DATASETS)
     check_known(parser, "row", rows, ROW_NAMES)
