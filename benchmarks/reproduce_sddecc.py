@@ -146,8 +146,14 @@ STEP_REFERENCE = "mnist"
 # again on a GPU, with a third seed, the gap is within its spread: *GCN steps per DDECN step* in sddecc.md). On
 # USPS gcn_steps = 10 · 37 / 274 = 1.35 -> 1 (the fewest); see ``row_params``; --only sddecc_steps_gcn
 GCN_RATIO_ROWS = {"sddecc_steps_gcn": "sddecc_steps"}
+# rows that train one stage of SDDECC for as many optimiser steps as STEP_ROWS do and the other for the estimator's
+# epochs (on USPS 222 + 50 and 30 + 370), to tell which stage the gain of *SDDECC, MNIST's steps* comes from: the
+# pretrained code's quality, or joint training's length (set before either ran; see ``row_params``);
+# --only sddecc_steps_pretrain, --only sddecc_steps_joint
+STAGE_STEP_ROWS = {"sddecc_steps_pretrain": "pretrain_epochs", "sddecc_steps_joint": "epochs"}
 OWN_ROWS.update({row: OWN_ROWS[base] for row, base in {**SHORT_ROWS, **STEP_ROWS}.items()})
 OWN_ROWS.update({row: OWN_ROWS[base] for row, base in GCN_RATIO_ROWS.items()})
+OWN_ROWS.update({row: OWN_ROWS["sddecc"] for row in STAGE_STEP_ROWS})
 TABLE3 = ("kmeans", "ae_kmeans", "dec", "idec", "deepcluster", "sdcn", "sddecc")
 TABLE4 = ("convae_rec", "convae", "convae_mi", "convae_gcn", "sddecc")
 TABLE_ROWS = tuple(dict.fromkeys(TABLE3 + TABLE4))  # the rows of both tables, each once (SDDECC is in both)
@@ -172,7 +178,9 @@ ROW_NAMES = {"kmeans": "K-means", "ae_kmeans": "AE+K-means", "dec": "DEC", "idec
              "convae_rec_short": f"ConvAE, reconstruction only + k-means, {_SHORT} epochs",
              "convae_steps": "ConvAE, MNIST's steps", "convae_mi_steps": "ConvAE+MI, MNIST's steps",
              "convae_gcn_steps": "ConvAE+GCN, MNIST's steps", "sddecc_steps": "SDDECC, MNIST's steps",
-             "sddecc_steps_gcn": "SDDECC, MNIST's steps, as few GCN steps per DDECN step as on MNIST"}
+             "sddecc_steps_gcn": "SDDECC, MNIST's steps, as few GCN steps per DDECN step as on MNIST",
+             "sddecc_steps_pretrain": "SDDECC, MNIST's steps in pretraining only",
+             "sddecc_steps_joint": "SDDECC, MNIST's steps in joint training only"}
 # tables of one variant beside the default, shown on the datasets where the variant (the last row) ran
 VARIANTS = (("Readings of Eq. 19: L_c averaged over the latent dimensions (default) or summed", READINGS),
             ("Joint training: alternating block steps (default) or end to end", ("sddecc", "sddecc_e2e")),
@@ -188,7 +196,9 @@ VARIANTS = (("Readings of Eq. 19: L_c averaged over the latent dimensions (defau
             (f"Table 4 trained for as many optimiser steps as {STEP_REFERENCE.upper()}'s {_OWN} epochs",
              tuple(STEP_ROWS)),
             (f"GCN steps per DDECN step: the estimator's (default) or as few as on {STEP_REFERENCE.upper()}, beside "
-             "ConvAE+MI (no GCN)", ("convae_mi_steps", *GCN_RATIO_ROWS.values(), *GCN_RATIO_ROWS)))
+             "ConvAE+MI (no GCN)", ("convae_mi_steps", *GCN_RATIO_ROWS.values(), *GCN_RATIO_ROWS)),
+            (f"SDDECC with {STEP_REFERENCE.upper()}'s optimiser steps in both stages, in joint training only or in "
+             "pretraining only", ("sddecc", "sddecc_steps", *reversed(STAGE_STEP_ROWS))))
 # Fu et al. 2021: Table 3 from graphclust/bench/papers.yaml; Table 4's ablations (ACC, NMI in %, ARI and F1
 # not reported) here, per dataset in DATASETS' order
 _TABLE4_ACC_NMI = {
@@ -232,9 +242,10 @@ def row_params(dataset: str, row: str) -> tuple[str, dict]:
         ratio = batches_per_epoch(dataset) / batches_per_epoch(STEP_REFERENCE)
         return method, {**extra, "gcn_steps": max(1, round(make_method("sddecc").gcn_steps * ratio))}
     default = make_method("sddecc")
-    if row in STEP_ROWS:
+    if row in STEP_ROWS or row in STAGE_STEP_ROWS:
         scale = batches_per_epoch(STEP_REFERENCE) / batches_per_epoch(dataset)
-        schedule = {"pretrain_epochs": round(default.pretrain_epochs * scale), "epochs": round(default.epochs * scale)}
+        stages = (STAGE_STEP_ROWS[row],) if row in STAGE_STEP_ROWS else ("pretrain_epochs", "epochs")
+        schedule = {stage: round(getattr(default, stage) * scale) for stage in stages}
         params = {**extra, **schedule}
     else:
         if row in SHORT_ROWS and dataset not in SHORT_EPOCHS:
@@ -610,10 +621,12 @@ def entropy_line(mine: list[dict], name: str) -> list[str]:
             f"own posterior {own}."]
 
 
-def schedule_section(runs: list[dict], rows: dict[str, str], title: str, intro: str, closing: str) -> str:
+def schedule_section(runs: list[dict], rows: dict[str, str], title: str, intro: str, closing: str,
+                     heading: str = "base") -> str:
     """A section on ``rows`` (row -> its row of the tables) that change only the schedule, each beside its row of
     the tables on the seeds both ran, by ACC, the Eq. 19 value reached (label-free), NMI and time; "" before any
-    ran."""
+    ran. Each row's lines come under the name of its row of the tables (``heading="base"``) or its own
+    (``"row"``: for rows that share one row of the tables)."""
     paired = {row: {dataset: (mine, default) for dataset, mine in runs_by_dataset(runs, row).items()
                     if (default := seed_runs(runs, rows[row], dataset, [r["seed"] for r in mine]))}
               for row in rows}  # row -> dataset -> (its runs, the other row's runs of the seeds both ran)
@@ -622,7 +635,7 @@ def schedule_section(runs: list[dict], rows: dict[str, str], title: str, intro: 
     lines = [f"## {title}\n", intro]
     for row, variant in paired.items():
         if variant:
-            lines.append(f"\n{ROW_NAMES[rows[row]]}:\n")
+            lines.append(f"\n{ROW_NAMES[rows[row] if heading == 'base' else row]}:\n")
         for dataset, (mine, default) in variant.items():
             names = (epochs_name(dataset, row), epochs_name(dataset, rows[row]).removesuffix(" epochs"))
             lines += beside_default(runs, dataset, mine, names, rows[row])
@@ -671,6 +684,47 @@ def steps_note(runs: list[dict]) -> str:
         "same:",
         "\nThe tables keep the estimator's epochs; these figures only show what more steps give and chose "
         "nothing.\n")
+
+
+def stage_steps_note(runs: list[dict]) -> str:
+    """The section on the rows that train one stage for as many optimiser steps as ``STEP_ROWS`` do
+    (``STAGE_STEP_ROWS``), each beside the default of the same seeds (:func:`schedule_section`), then, on the seeds
+    where the default, both single-stage rows and *SDDECC, MNIST's steps* all ran, what each stage's longer schedule
+    adds to the default's ACC, seed-paired, against what both add together; "" before either row ran."""
+    schedule, reference = _OWN, STEP_REFERENCE.upper()
+    section = schedule_section(
+        runs, dict.fromkeys(STAGE_STEP_ROWS, "sddecc"),
+        "Schedule in optimiser steps, stage by stage: pretraining or joint training",
+        f"*SDDECC, MNIST's steps* trains both stages for as many optimiser steps as {schedule} epochs make on "
+        f"{reference} (*Schedule in optimiser steps* above). The rows *{ROW_NAMES['sddecc_steps_pretrain']}* and "
+        f"*{ROW_NAMES['sddecc_steps_joint']}* lengthen one stage that way and keep the other at the estimator's "
+        "epochs, everything else the same, to tell which stage the longer schedule's gain comes from: the code that "
+        "pretraining hands to joint training, or joint training itself. Each beside the default of the same seeds:",
+        "", heading="row")
+    if not section:
+        return ""
+    acc = {(r["dataset"], r["method"], r["seed"]): r["acc"] for r in runs}
+    longer = {"sddecc_steps_pretrain": "only pretraining longer", "sddecc_steps_joint": "only joint training longer",
+              "sddecc_steps": "both stages longer"}
+    lines = []
+    for dataset in dict.fromkeys(r["dataset"] for r in runs if r["method"] in STAGE_STEP_ROWS):
+        seeds = sorted(s for d, m, s in acc if d == dataset and m == "sddecc"
+                       and all((dataset, row, s) in acc for row in longer))
+        if not seeds:
+            continue
+        common = {key: value for key, value in acc.items() if key[0] == dataset and key[2] in seeds}
+        gains = {row: paired_gain(common, dataset, "sddecc", row) for row in longer}
+        alone = sum(gains[row][1] for row in STAGE_STEP_ROWS)
+        lines.append(f"- {dataset}, seeds {seed_list(seeds)}, seed-paired over the default "
+                     f"({epochs_name(dataset, 'sddecc')}), in points of ACC: "
+                     + "; ".join(f"{epochs_name(dataset, row)} ({what}) {gain_text(gains[row])}"
+                                 for row, what in longer.items())
+                     + f". The two stages lengthened one at a time add {alone:+.1f} points together, against "
+                     f"{gains['sddecc_steps'][1]:+.1f} for both at once.")
+    if lines:
+        lines.insert(0, "\nEach stage lengthened alone, and both, on the seeds where all four rows ran:\n")
+    return "\n".join([section, *lines, "\nThe tables keep the estimator's epochs; these figures only show where a "
+                      "longer schedule's gain comes from and chose nothing.\n"])
 
 
 def gcn_ratio_note(runs: list[dict]) -> str:
@@ -858,7 +912,7 @@ def backbone_note(runs: list[dict]) -> str:
 
 
 # SDDECC's rows on other schedules than the tables', set beside its row of the tables in ``standing_note``
-OTHER_SDDECC = ("sddecc_short", "sddecc_steps", "sddecc_steps_gcn")
+OTHER_SDDECC = ("sddecc_short", "sddecc_steps", "sddecc_steps_gcn", *STAGE_STEP_ROWS)
 
 
 def standing_note(runs: list[dict]) -> str:
@@ -1425,7 +1479,7 @@ def write_tables(datasets) -> str:
     for note in (standing_note(runs), ordering_note(runs), restarts_note(runs), mi_note(runs), strategy1_note(runs),
                  readings_note(runs), joint_note(runs), weights_note(runs), latent_note(runs), pooling_note(runs),
                  schedule_note(runs), steps_note(runs), steps_ordering_note(runs), short_ordering_note(runs),
-                 gcn_ratio_note(runs), backbone_note(runs), reruns_note(runs)):
+                 stage_steps_note(runs), gcn_ratio_note(runs), backbone_note(runs), reruns_note(runs)):
         if note:  # "" where nothing has run for it yet
             parts.append(note)
     from sddecc_diagnostics import gcn_note  # these import this module

@@ -474,6 +474,38 @@ def test_table_4s_ordering_is_checked_on_the_step_rows_as_on_the_tables(script):
     assert "ConvAE < ConvAE+MI: does not hold" in script.ordering_note(runs)  # the tables' pair, unchanged
 
 
+def test_the_stage_rows_lengthen_one_stage_to_mnists_steps_and_split_the_gain(script, monkeypatch):
+    monkeypatch.setattr(script, "SDDECC_EPOCHS", {})
+    # USPS: pretraining 30 -> 222 epochs with joint training at the estimator's 50, or joint 50 -> 370 after 30
+    assert script.row_params("usps", "sddecc_steps_pretrain") == ("sddecc", {"pretrain_epochs": 222})
+    assert script.row_params("usps", "sddecc_steps_joint") == ("sddecc", {"epochs": 370})
+    assert script.row_params("mnist", "sddecc_steps_joint") == ("sddecc", {"epochs": 50})  # MNIST's own steps
+    assert script.epochs_name("usps", "sddecc_steps_pretrain") == "at 222 + 50 epochs"
+
+    def rows(method, accs):
+        return [{"dataset": "usps", "method": method, "seed": s, "acc": a, "nmi": 0.7, "time": 500}
+                for s, a in enumerate(accs)]
+
+    runs = rows("sddecc", [0.73, 0.74, 0.72]) + rows("sddecc_steps", [0.77, 0.76, 0.99])
+    assert script.stage_steps_note(runs) == ""  # neither stage row has run
+    runs += rows("sddecc_steps_pretrain", [0.75, 0.75]) + rows("sddecc_steps_joint", [0.76, 0.74, 0.73])
+    note = script.stage_steps_note(runs)
+    assert "\nSDDECC, MNIST's steps in pretraining only:\n" in note
+    assert "\nSDDECC, MNIST's steps in joint training only:\n" in note
+    assert ("- usps, seeds 0, 1: ACC 0.7500 ± 0.0000 at 222 + 50 epochs against 0.7350 ± 0.0050 at 30 + 50 (the "
+            "default's runs of the same seeds).") in note
+    assert "- usps, seeds 0, 1, 2: ACC 0.7433 ± 0.0125 at 30 + 370 epochs against 0.7300 ± 0.0082 at 30 + 50" in note
+    # seeds 0, 1 (seed 2 lacks the pretraining row): pretraining +2, +1 -> +1.5 ± 0.5; joint +3, 0 -> +1.5 ± 1.5;
+    # both +4, +2 -> +3.0 ± 1.0; the two alone +3.0 together
+    assert ("- usps, seeds 0, 1, seed-paired over the default (at 30 + 50 epochs), in points of ACC: at 222 + 50 "
+            "epochs (only pretraining longer) +1.5 ± 0.5 points, higher on 2 of 2 seeds; at 30 + 370 epochs (only "
+            "joint training longer) +1.5 ± 1.5 points, higher on 1 of 2 seeds; at 222 + 370 epochs (both stages "
+            "longer) +3.0 ± 1.0 points, higher on 2 of 2 seeds. The two stages lengthened one at a time add +3.0 "
+            "points together, against +3.0 for both at once.") in note
+    assert note.endswith("chose nothing.\n")
+    assert "0.7500 ± 0.0000 at 222 + 50 epochs (2 seeds, CPU)" in script.standing_note(runs)
+
+
 def test_the_gcn_ratio_row_updates_the_gcn_as_seldom_per_ddecn_step_as_on_mnist(script, monkeypatch):
     monkeypatch.setattr(script, "SDDECC_EPOCHS", {})
     # 10 GCN steps per epoch scaled by USPS's 37 batches over MNIST's 274: 1.35 -> 1; on MNIST itself 10
