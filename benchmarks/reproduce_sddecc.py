@@ -722,7 +722,7 @@ def stage_steps_note(runs: list[dict]) -> str:
                      + f". The two stages lengthened one at a time add {alone:+.1f} points together, against "
                      f"{gains['sddecc_steps'][1]:+.1f} for both at once.")
     if lines:
-        lines.insert(0, "\nEach stage lengthened alone, and both, on the seeds where all four rows ran:\n")
+        lines.insert(0, "Each stage lengthened alone, and both, on the seeds where all four rows ran:\n")
     return "\n".join([section, *lines, "\nThe tables keep the estimator's epochs; these figures only show where a "
                       "longer schedule's gain comes from and chose nothing.\n"])
 
