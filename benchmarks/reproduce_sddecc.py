@@ -383,7 +383,7 @@ def mi_share(stage: dict, lambda1: float, weight: float) -> float:
 def mi_note(runs: list[dict]) -> str:
     """The section on how little the MI terms weigh in the loss, from the loss terms recorded with the
     ConvAE+MI runs (``loss_terms``; "" before any has them), per dataset, mean ± std over its seeds."""
-    acc = {(r["dataset"], r["method"], r["seed"]): r["acc"] for r in runs}
+    acc = accs_by_run(runs)
     lines = []
     for dataset, mine in runs_by_dataset(runs, "convae_mi").items():
         mine = [r for r in mine if "loss_terms" in r and {"pretrain", "joint"} <= set(r["loss_terms"])]
@@ -703,7 +703,7 @@ def stage_steps_note(runs: list[dict]) -> str:
         "", heading="row")
     if not section:
         return ""
-    acc = {(r["dataset"], r["method"], r["seed"]): r["acc"] for r in runs}
+    acc = accs_by_run(runs)
     longer = {"sddecc_steps_pretrain": "only pretraining longer", "sddecc_steps_joint": "only joint training longer",
               "sddecc_steps": "both stages longer"}
     lines = []
@@ -736,7 +736,7 @@ def gcn_ratio_note(runs: list[dict]) -> str:
         return ""
     default, reference = make_method("sddecc"), STEP_REFERENCE.upper()
     batches = batches_per_epoch(STEP_REFERENCE)
-    acc = {(r["dataset"], r["method"], r["seed"]): r["acc"] for r in runs}
+    acc = accs_by_run(runs)
     unexplained: list[str] = []  # datasets where the seldom-updated GCN did not score under its base row
     lines = [f"## GCN steps per DDECN step: as on USPS or as on {reference}\n",
              f"Joint training alternates an epoch of N/B mini-batch DDECN steps, with L_c's target Y held at the "
@@ -861,6 +861,11 @@ def seed_list(seeds: list[int]) -> str:
     return ", ".join(map(str, seeds))
 
 
+def accs_by_run(runs: list[dict]) -> dict[tuple[str, str, int], float]:
+    """(dataset, row, seed) -> ACC of every run: the ``acc`` that :func:`paired_gain` reads."""
+    return {(r["dataset"], r["method"], r["seed"]): r["acc"] for r in runs}
+
+
 def paired_gain(acc: dict, dataset: str, low: str, high: str) -> tuple[list[int], float, float | None, int] | None:
     """Row ``high`` against row ``low`` on ``dataset``, seed-paired: the seeds both ran, the mean and std
     (None for one seed) of ``high``'s ACC minus ``low``'s in points, and on how many seeds ``high`` is
@@ -889,7 +894,7 @@ def backbone_note(runs: list[dict]) -> str:
     conv = runs_by_dataset(runs, "deepcluster_conv")
     if not conv:
         return ""
-    acc = {(r["dataset"], r["method"], r["seed"]): r["acc"] for r in runs}
+    acc = accs_by_run(runs)
     lines = ["## DeepCluster's backbone: the MLP or convolutional\n",
              "Table 3's DeepCluster trains, from random weights, the encoder of the d-500-500-2000-10 MLP that DEC and "
              "IDEC use. DeepCluster itself trains convnets, and the paper does not say which network its DeepCluster "
@@ -945,7 +950,7 @@ def ordering_checks(runs: list[dict], rows: dict[str, str] | None = None) -> lis
     over the lower on the seeds both ran (mean ± std), and on how many of them it is higher; no line for a pair
     before both rows ran. ``rows``: the row that stands for each row of ``ORDERING`` (default: itself)."""
     rows = rows or {}
-    acc = {(r["dataset"], r["method"], r["seed"]): r["acc"] for r in runs}
+    acc = accs_by_run(runs)
     lines = []
     for dataset in dict.fromkeys(r["dataset"] for r in runs):
         checks = []
