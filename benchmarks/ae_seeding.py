@@ -57,7 +57,15 @@ def main() -> None:
                          "full_config": model_config(model), "peak_rss_mib": peak_rss_mib(), "versions": env})
         print(f"ae_kmeans seed {seed} (fit seeding): " + " ".join(f"{k}={v:.4f}" for k, v in scores.items())
               + f" ({seconds:.0f}s)", flush=True)
-    print(write_table([args.dataset]), flush=True)
+    print(write_table(recorded_datasets(args.dataset)), flush=True)
+
+
+def recorded_datasets(also: str) -> list[str]:
+    """The datasets with estimator-seeded runs in ``ae_seeding.jsonl``, in the order first recorded,
+    and ``also`` last where it has none: the table of a run on one dataset keeps the others'."""
+    names = dict.fromkeys(r["dataset"] for r in read_runs(OUT))
+    names.setdefault(also, None)
+    return list(names)
 
 
 def seeding_accs(dataset: str) -> dict[str, dict[int, float]]:

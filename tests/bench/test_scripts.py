@@ -790,10 +790,13 @@ def test_a_baseline_seeds_autoencoder_comes_from_manual_seed_not_from_fit(tmp_pa
     assert not torch.allclose(weights(script), weights(own))
 
 
-def test_ae_seeding_fits_the_estimator_itself_and_tests_both_seedings(tmp_path, monkeypatch, capsys):
-    """``ae_seeding.py`` records what ``AEKMeans(random_state=s).fit`` gives (the estimator's own
-    seeding) and sets it against reproduce_baselines' rows with a U test: manual ACC 0.1, 0.2, 0.3
-    against 0.4, 0.5, 0.8 is U = 9 of 9 pairs, two-sided exact p = 2 / C(6, 3) = 0.1."""
+FAST_AE = {"pretrain_epochs": 2, "n_init": 2}
+
+
+@pytest.fixture
+def seeding(tmp_path, monkeypatch):
+    """``ae_seeding.py`` writing under ``tmp_path``, on 120 digits (as the dataset ``digits``) and a
+    2-epoch autoencoder (:data:`FAST_AE`)."""
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     monkeypatch.setenv("GRAPHCLUST_HUGEPAGES", "0")
     seeding = importlib.import_module("ae_seeding")
@@ -803,16 +806,23 @@ def test_ae_seeding_fits_the_estimator_itself_and_tests_both_seedings(tmp_path, 
     digits = load_digits()
     data = type(digits)(x=digits.x[:120], y=digits.y[:120], image_shape=digits.image_shape, name="digits")
     monkeypatch.setattr(seeding, "load_dataset", lambda name, root=None, graph=False: data)
-    fast = {"pretrain_epochs": 2, "n_init": 2}
     make = seeding.make_method
-    monkeypatch.setattr(seeding, "make_method", lambda name, **params: make(name, **params, **fast))
+    monkeypatch.setattr(seeding, "make_method", lambda name, **params: make(name, **params, **FAST_AE))
+    return seeding
+
+
+def test_ae_seeding_fits_the_estimator_itself_and_tests_both_seedings(seeding, tmp_path, monkeypatch, capsys):
+    """``ae_seeding.py`` records what ``AEKMeans(random_state=s).fit`` gives (the estimator's own
+    seeding) and sets it against reproduce_baselines' rows with a U test: manual ACC 0.1, 0.2, 0.3
+    against 0.4, 0.5, 0.8 is U = 9 of 9 pairs, two-sided exact p = 2 / C(6, 3) = 0.1."""
+    data = seeding.load_dataset("digits")
     monkeypatch.setattr(sys, "argv", ["ae_seeding.py", "--dataset", "digits", "--seeds", "2", "--quiet"])
     seeding.main()
     made = records(tmp_path / "ae_seeding.jsonl")
     assert [(r["seed"], r["seeding"], r["method"]) for r in made] == [(0, "fit", "ae_kmeans"), (1, "fit", "ae_kmeans")]
     from graphclust.models import AEKMeans
     from graphclust.metrics import evaluate
-    own = AEKMeans(10, random_state=1, verbose=False, **fast).fit(data)
+    own = AEKMeans(10, random_state=1, verbose=False, **FAST_AE).fit(data)
     assert made[1]["acc"] == evaluate(data.y.numpy(), own.labels_)["acc"]
     assert made[1]["pretrain_loss"] == own.history_[-1]["loss"] and made[1]["time"] > 0
     assert "fewer than 2 seeds of a seeding: no test" in capsys.readouterr().out  # no script rows yet
@@ -831,6 +841,22 @@ def test_ae_seeding_fits_the_estimator_itself_and_tests_both_seedings(tmp_path, 
     assert "equal spreads (Brown-Forsythe) two-sided p = 0.519." in table
     assert "difference of the means +36.7 points" in table
     assert (tmp_path / "ae_seeding.md").read_text() == table
+
+
+def test_an_ae_seeding_run_keeps_the_other_datasets_in_its_table(seeding, tmp_path, monkeypatch, capsys):
+    """A run on one dataset rewrites ``ae_seeding.md`` with every dataset recorded, not its own
+    alone: a USPS run once dropped MNIST's rows."""
+    for name, acc in (("baselines_mnist.jsonl", 0.78), ("ae_seeding.jsonl", 0.80)):
+        seeding.append_run(tmp_path / name, {"dataset": "mnist", "method": "ae_kmeans", "seed": 0, "acc": acc})
+    assert seeding.recorded_datasets("digits") == ["mnist", "digits"]
+    assert seeding.recorded_datasets("mnist") == ["mnist"]
+    monkeypatch.setattr(sys, "argv", ["ae_seeding.py", "--dataset", "digits", "--seeds", "1", "--quiet"])
+    seeding.main()
+    table = (tmp_path / "ae_seeding.md").read_text()
+    assert "| mnist | fit(random_state=s) (the estimator, the grid) | 1 | 0.8000 |" in table
+    assert "| digits | fit(random_state=s) (the estimator, the grid) | 1 |" in table
+    assert table.index("| mnist |") < table.index("| digits |")
+    assert seeding.recorded_datasets("usps") == ["mnist", "digits", "usps"]
 
 
 def test_sddecc_tables_say_how_the_ae_rows_are_seeded_once_both_seedings_ran(script, tmp_path):
