@@ -9,6 +9,7 @@ import torch
 
 from ..base import BaseClusterer, FitContext, FitResult
 from ..graphs.normalize import gcn_norm
+from ..losses.reconstruction import reconstruction_loss
 from ..losses.sddecc import frobenius_reconstruction_loss, gaussian_prior_kl, joint_clustering_loss, js_mi_loss
 from ..nn.sddecc import EncoderOutput, SDDECCModule
 from ..training import Callback, MonitorLabels, make_optimizer, train
@@ -233,6 +234,12 @@ class SDDECC(BaseClusterer):
         kl_reduction: ``"mean"`` (default) or ``"sum"`` over the latent dimensions for the
             prior KL and L_c (see above); a pair (prior KL, L_c) sets them apart, e.g.
             ``("mean", "sum")``.
+        reconstruction: ``"sum"`` (default): L_r = 1/(2N)||X − X̂||²_F as Eq. 13 writes it, half the
+            squared error summed over the F pixels, mean over the samples; ``"mean"``: the squared error
+            averaged over all N·F entries (``F.mse_loss``), F/2 times lighter against λ1 · MI and λ2 · KL.
+            SDCN writes the same 1/(2N)||X − X̂||²_F and its code computes ``F.mse_loss``, and the paper
+            builds its graph part "as Bo et al." (SDCN), so its code may have done the same
+            (``benchmarks/results/sddecc.md`` runs both).
         joint: ``"alternating"`` (default: mini-batch DDECN steps with Y fixed, then full-batch
             GCN steps) or ``"end_to_end"`` (every step trains everything; see above). Only
             matters with the GCN.
@@ -279,7 +286,7 @@ class SDDECC(BaseClusterer):
     def __init__(self, n_clusters: int = 8, *, lambda1: float = 0.01, lambda2: float = 1.5, delta: float = 0.5,
                  n_neighbors: int | None = 3, channels: Sequence[int] | None = None, latent: int = 10,
                  hidden: int = 64, use_mi: bool = True, use_gcn: bool = True, transfer_size: int | None = 4,
-                 kl_reduction: str = "mean", joint: str = "alternating",
+                 kl_reduction: str = "mean", reconstruction: str = "sum", joint: str = "alternating",
                  pretrain_epochs: int = 30, gcn_warmup_steps: int = 200, gcn_steps: int = 10,
                  epochs: int = 50, batch_size: int = 256, lr: float = 1e-3, gcn_lr: float = 1e-2, n_init: int = 20,
                  checkpoint=None, random_state=None, device="cpu", verbose: bool = True):
@@ -295,6 +302,7 @@ class SDDECC(BaseClusterer):
         self.use_gcn = use_gcn
         self.transfer_size = transfer_size
         self.kl_reduction = kl_reduction
+        self.reconstruction = reconstruction
         self.joint = joint
         self.pretrain_epochs = pretrain_epochs
         self.gcn_warmup_steps = gcn_warmup_steps
@@ -335,6 +343,8 @@ class SDDECC(BaseClusterer):
                                              or self.n_neighbors < 1):
             raise ValueError(f"n_neighbors must be None or a positive int, got {self.n_neighbors!r}")
         self._kl_reductions()
+        if self.reconstruction not in ("sum", "mean"):
+            raise ValueError(f"reconstruction must be 'sum' or 'mean', got {self.reconstruction!r}")
         if self.joint not in ("alternating", "end_to_end"):
             raise ValueError(f"joint must be 'alternating' or 'end_to_end', got {self.joint!r}")
         for name in ("use_mi", "use_gcn"):
@@ -351,6 +361,7 @@ class SDDECC(BaseClusterer):
 
     def _fit(self, data, ctx: FitContext) -> FitResult:
         prior_reduction, clu_reduction = self._kl_reductions()
+        reconstruct = frobenius_reconstruction_loss if self.reconstruction == "sum" else reconstruction_loss
         x = data.x.to(ctx.device)  # [N, F]
         n = x.shape[0]
         model = SDDECCModule(x.shape[1], getattr(data, "image_shape", None), self.n_clusters, self.channels,
@@ -431,7 +442,7 @@ class SDDECC(BaseClusterer):
                 xb = x if idx is None else x[idx.to(x.device)]
                 enc = model.encode(xb)
                 z = model.sample(enc.mu, enc.logvar, ctx.generator)
-                terms = {"rec": frobenius_reconstruction_loss(model.decode(z), xb),
+                terms = {"rec": reconstruct(model.decode(z), xb),
                          "prior_kl": gaussian_prior_kl(enc.mu, enc.logvar, prior_reduction), **mi_terms(enc, z)}
                 loss = terms["rec"] + self.lambda2 * terms["prior_kl"]
                 loss = loss + self.lambda1 * sum(terms.get(k, 0.0) for k in ("mi_global", "mi_local"))
@@ -496,7 +507,7 @@ class SDDECC(BaseClusterer):
             enc = model.encode(xb)
             z = model.sample(enc.mu, enc.logvar, ctx.generator)
             y = batch_posterior(idx, enc)
-            rec = frobenius_reconstruction_loss(model.decode(z), xb)
+            rec = reconstruct(model.decode(z), xb)
             clu, parts = joint_clustering_loss(y, enc.mu, enc.logvar, model.cluster_means, reduction=clu_reduction,
                                                return_parts=True)  # parts: L_c's three terms, logged only
             terms = {"rec": rec, "clu": clu, **mi_terms(enc, z)}

@@ -209,6 +209,7 @@ def test_monitoring_labels_do_not_change_the_result(images):
     ({"kl_reduction": ("mean", "max")}, "kl_reduction"),
     ({"gcn_lr": 0.0}, "gcn_lr"),
     ({"joint": "jointly"}, "joint"),
+    ({"reconstruction": "sample"}, "reconstruction"),
 ])
 def test_bad_parameters_are_clear_errors(images, params, message):
     with pytest.raises(ValueError, match=message):
@@ -345,6 +346,17 @@ def test_kl_reduction_pair_sets_the_prior_kl_and_l_c_apart(images):
     warm = [h["loss"] for h in literal.history_ if h["stage"] == "gcn_warmup"]
     warm_mean = [h["loss"] for h in same.history_ if h["stage"] == "gcn_warmup"]
     assert warm[0] == pytest.approx(d * warm_mean[0], rel=1e-5)  # same start, L_c summed: d times the mean
+
+
+def test_mean_reconstruction_is_the_summed_one_over_half_the_pixels(images):
+    x, _ = images  # 8x8 images: F = 64
+    one_step = {**TINY, "pretrain_epochs": 1, "epochs": 1, "batch_size": len(x)}  # full batch: the first loss is at init
+    summed = SDDECC(n_clusters=3, random_state=0, **one_step).fit(x)
+    mean = SDDECC(n_clusters=3, random_state=0, reconstruction="mean", **one_step).fit(x)
+    first = [next(h for h in m.history_ if h["stage"] == "pretrain") for m in (summed, mean)]
+    assert first[1]["rec"] == pytest.approx(first[0]["rec"] * 2 / 64, rel=1e-5)
+    assert first[1]["prior_kl"] == pytest.approx(first[0]["prior_kl"], rel=1e-6)  # same model, same draws
+    assert first[1]["loss"] < first[0]["loss"]
 
 
 # -- end-to-end joint training -------------------------------------------------------------------
