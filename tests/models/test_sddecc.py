@@ -350,7 +350,8 @@ def test_kl_reduction_pair_sets_the_prior_kl_and_l_c_apart(images):
 
 def test_mean_reconstruction_is_the_summed_one_over_half_the_pixels(images):
     x, _ = images  # 8x8 images: F = 64
-    one_step = {**TINY, "pretrain_epochs": 1, "epochs": 1, "batch_size": len(x)}  # full batch: the first loss is at init
+    # full batch: the first pretraining record is the loss at the initial model
+    one_step = {**TINY, "pretrain_epochs": 1, "epochs": 1, "batch_size": len(x)}
     summed = SDDECC(n_clusters=3, random_state=0, **one_step).fit(x)
     mean = SDDECC(n_clusters=3, random_state=0, reconstruction="mean", **one_step).fit(x)
     first = [next(h for h in m.history_ if h["stage"] == "pretrain") for m in (summed, mean)]
