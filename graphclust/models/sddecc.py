@@ -182,7 +182,7 @@ class SDDECC(BaseClusterer):
       seeds, final model, ``benchmarks/results/sddecc.md``): ACC 0.732 ± 0.009 at 30 + 50 epochs,
       0.762 ± 0.009 with pretraining alone at MNIST's steps (222 + 50), 0.768 ± 0.005 with both
       stages there (222 + 370); without pretraining (Eq. 19 from the initial network, 0 + 80, the
-      paper's "end to end"), 0.651 ± 0.032 against 0.733 ± 0.007 on the same 5 seeds. The defaults
+      paper's "end to end"), 0.642 ± 0.029 against 0.732 ± 0.009 on the same 10 seeds. The defaults
       were not changed on these figures.
     - ``gcn_lr`` = 1e-2, the usual GCN rate (Kipf & Welling), chosen by the warm-up's own loss,
       no labels: on USPS after pretraining, the L_c the GCN reaches in 200 warm-up steps (the
