@@ -217,7 +217,7 @@ VARIANTS = (("Readings of Eq. 19: L_c averaged over the latent dimensions (defau
             (f"Pretraining: the DDECN first, then joint training ({_OWN} epochs, default), or Eq. 19 from the start",
              ("sddecc", "sddecc_scratch")),
             ("Reconstruction of Eq. 13: summed over the pixels (default) or averaged over them (SDCN's code)",
-             tuple(row for pair in MSE_ROWS.items() for row in reversed(pair))))
+             tuple(name for row, base in MSE_ROWS.items() for name in (base, row))))
 # Fu et al. 2021: Table 3 from graphclust/bench/papers.yaml; Table 4's ablations (ACC, NMI in %, ARI and F1
 # not reported) here, per dataset in DATASETS' order
 _TABLE4_ACC_NMI = {
@@ -604,10 +604,10 @@ def scratch_note(runs: list[dict]) -> str:
     return variant_note(
         runs, "sddecc_scratch", "Pretraining or none",
         "The paper trains SDDECC on Eq. 19 \"end to end\" until a maximum number of iterations and states no "
-        f"pretraining; the default first trains the DDECN alone ({_OWN.split(' + ')[0]} epochs, as SDCN pretrains "
-        "its autoencoder) and initialises μ_y by k-means on the pretrained μ(x). The row *SDDECC, no pretraining* "
-        "starts joint training from the initial network instead (μ_y from k-means on its μ(x), then the GCN "
-        "warm-up as always) and trains it for as many epochs as the default's two stages make together:\n",
+        f"pretraining; the default first trains the DDECN alone ({make_method('sddecc').pretrain_epochs} epochs, as "
+        "SDCN pretrains its autoencoder) and initialises μ_y by k-means on the pretrained μ(x). The row *SDDECC, no "
+        "pretraining* starts joint training from the initial network instead (μ_y from k-means on its μ(x), then "
+        "the GCN warm-up as always) and trains it for as many epochs as the default's two stages make together:\n",
         ("without pretraining", "with it"),
         "\nThe default keeps its pretraining; these figures only show what the literal reading gives and chose "
         "nothing.\n")
