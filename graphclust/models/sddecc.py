@@ -233,6 +233,10 @@ class SDDECC(BaseClusterer):
         use_mi, use_gcn: ablation switches (both True: the full model).
         transfer_size: side s of the pooled conv maps the GCN reads (4; None: unpooled, 1:
             global average pooling).
+        local_layer: the convolution whose activation map C(x) the local MI discriminator reads, a
+            Python index into ``channels`` (−1, default: the last map, 4×4 on USPS, 7×7 on MNIST). The
+            paper takes "the feature map of a middle layer of the CNN" without naming the layer; 0 reads
+            the first convolution's map (USPS: 16×8×8, 64 positions instead of 16).
         kl_reduction: ``"mean"`` (default) or ``"sum"`` over the latent dimensions for the
             prior KL and L_c (see above); a pair (prior KL, L_c) sets them apart, e.g.
             ``("mean", "sum")``.
@@ -290,7 +294,7 @@ class SDDECC(BaseClusterer):
     def __init__(self, n_clusters: int = 8, *, lambda1: float = 0.01, lambda2: float = 1.5, delta: float = 0.5,
                  n_neighbors: int | None = 3, channels: Sequence[int] | None = None, latent: int = 10,
                  hidden: int = 64, use_mi: bool = True, use_gcn: bool = True, transfer_size: int | None = 4,
-                 kl_reduction: str = "mean", reconstruction: str = "sum", joint: str = "alternating",
+                 local_layer: int = -1, kl_reduction: str = "mean", reconstruction: str = "sum", joint: str = "alternating",
                  pretrain_epochs: int = 30, gcn_warmup_steps: int = 200, gcn_steps: int = 10,
                  epochs: int = 50, batch_size: int = 256, lr: float = 1e-3, gcn_lr: float = 1e-2, n_init: int = 20,
                  checkpoint=None, random_state=None, device="cpu", verbose: bool = True):
@@ -305,6 +309,7 @@ class SDDECC(BaseClusterer):
         self.use_mi = use_mi
         self.use_gcn = use_gcn
         self.transfer_size = transfer_size
+        self.local_layer = local_layer
         self.kl_reduction = kl_reduction
         self.reconstruction = reconstruction
         self.joint = joint
@@ -369,7 +374,8 @@ class SDDECC(BaseClusterer):
         x = data.x.to(ctx.device)  # [N, F]
         n = x.shape[0]
         model = SDDECCModule(x.shape[1], getattr(data, "image_shape", None), self.n_clusters, self.channels,
-                             self.latent, self.delta, self.hidden, self.use_gcn, self.transfer_size)
+                             self.latent, self.delta, self.hidden, self.use_gcn, self.transfer_size,
+                             self.local_layer)
         model.reset_parameters(ctx.generator)
         model.to(ctx.device)
         batch_size = None if self.batch_size >= n else int(self.batch_size)

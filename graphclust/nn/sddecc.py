@@ -10,6 +10,7 @@ Torch modules only: the losses are in :mod:`graphclust.losses.sddecc`, the train
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Callable, NamedTuple, Sequence
 
 import torch
@@ -77,8 +78,8 @@ class EncoderOutput(NamedTuple):
     """What :class:`ConvGaussianEncoder` returns for a batch of B images.
 
     ``mu`` [B, d] and ``logvar`` [B, d]: the Gaussian posterior p(z|x) = N(μ(x), diag σ²(x));
-    ``feature_map`` C(x) [B, C_L, M, M]: the last convolution's activation map, read by the
-    local MI discriminator; ``layers``: one [B, w_l] tensor per convolution, what the GCN layers
+    ``feature_map`` C(x) [B, C_l, M, M']: the activation map of convolution ``local_layer`` (the last
+    by default), read by the local MI discriminator; ``layers``: one [B, w_l] tensor per convolution, what the GCN layers
     mix in: its activation map, average-pooled to at most s×s positions and flattened
     (w_l = C_l·min(H_l, s)·min(W_l, s); see ``transfer_size``).
     """
@@ -108,10 +109,13 @@ class ConvGaussianEncoder(nn.Module):
             is flattened for the GCN (``EncoderOutput.layers``); maps already at most s×s are
             flattened as they are. ``None``: no pooling (vec A^(l)); 1: global average pooling
             (one number per channel).
+        local_layer: which convolution's map is C(x), the local MI discriminator's input, as a
+            Python index into the L convolutions: −1 (default) the last, A^(L); 0 the first, A^(1)
+            (USPS: 16×8×8 instead of 32×4×4).
     """
 
     def __init__(self, image_shape: Sequence[int], channels: Sequence[int], latent: int,
-                 transfer_size: int | None = 4):
+                 transfer_size: int | None = 4, local_layer: int = -1):
         super().__init__()
         if transfer_size is not None and (isinstance(transfer_size, bool) or int(transfer_size) != transfer_size
                                           or transfer_size < 1):
@@ -120,6 +124,12 @@ class ConvGaussianEncoder(nn.Module):
         c, h, w = (int(s) for s in image_shape)
         self.image_shape = (c, h, w)
         self.channels = tuple(int(ch) for ch in channels)
+        n_layers = len(self.channels)
+        if (isinstance(local_layer, bool) or not isinstance(local_layer, numbers.Integral)
+                or not -n_layers <= local_layer < n_layers):
+            raise ValueError(f"local_layer must be an int index into the {n_layers} convolutions "
+                             f"(-{n_layers}..{n_layers - 1}), got {local_layer!r}")
+        self.local_layer = int(local_layer) % n_layers
         self.latent = int(latent)
         self.strides = tuple(2 if i < N_DOWNSAMPLE else 1 for i in range(len(self.channels)))
         sizes = [(h, w)]
@@ -146,8 +156,14 @@ class ConvGaussianEncoder(nn.Module):
 
     @property
     def feature_shape(self) -> tuple[int, int, int]:
-        """(C_L, M, M') of the local feature map C(x)."""
+        """(C_L, M, M') of the last convolution's map A^(L), which the heads read and the decoder
+        starts from."""
         return (self.channels[-1], *self.sizes[-1])
+
+    @property
+    def local_shape(self) -> tuple[int, int, int]:
+        """(C_l, M, M') of the local feature map C(x), the map of convolution ``local_layer``."""
+        return (self.channels[self.local_layer], *self.sizes[self.local_layer + 1])
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         _reset(self, generator)
@@ -155,12 +171,14 @@ class ConvGaussianEncoder(nn.Module):
     def forward(self, x: torch.Tensor) -> EncoderOutput:
         h = x  # [B, C, H, W]
         layers = []
-        for conv, size in zip(self.convs, self.transfer_shapes):
+        for l, (conv, size) in enumerate(zip(self.convs, self.transfer_shapes)):
             h = torch.relu(conv(h))  # [B, C_l, H_l, W_l]
+            if l == self.local_layer:
+                local = h
             pooled = h if size == h.shape[2:] else F.adaptive_avg_pool2d(h, size)  # [B, C_l, ≤s, ≤s]
             layers.append(pooled.flatten(1))  # [B, w_l]
         flat = h.flatten(1)
-        return EncoderOutput(self.fc_mu(flat), self.fc_logvar(flat), h, tuple(layers))
+        return EncoderOutput(self.fc_mu(flat), self.fc_logvar(flat), local, tuple(layers))
 
     def __repr__(self) -> str:
         c, h, w = self.image_shape
@@ -248,11 +266,11 @@ class LocalMIDiscriminator(nn.Module):
 
         T2(C, z)_ij = conv1×1_3(ReLU(conv1×1_2(ReLU(conv1×1_1([C_ij; z])))))
 
-    z [B, d] is copied to every one of the M×M' positions of C [B, C_L, M, M'] and concatenated
+    z [B, d] is copied to every one of the M×M' positions of C [B, C_l, M, M'] and concatenated
     along the channels; the output is one logit per position [B, M, M'].
 
     Args:
-        feature_channels: C_L.
+        feature_channels: C_l, the channels of C(x) (C_L with the default ``local_layer``).
         latent: d.
         hidden: width h of the first two 1×1 convolutions.
     """
@@ -333,11 +351,13 @@ class SDDECCModule(nn.Module):
         hidden: width of the MI discriminators.
         use_gcn: build the GCN (False for the ConvAE / ConvAE+MI ablations).
         transfer_size: s (above).
+        local_layer: the convolution whose map the local MI discriminator reads (−1: the last; see
+            :class:`ConvGaussianEncoder`).
     """
 
     def __init__(self, in_features: int, image_shape: Sequence[int] | None, n_clusters: int,
                  channels: Sequence[int] | None = None, latent: int = 10, delta: float = 0.5, hidden: int = 64,
-                 use_gcn: bool = True, transfer_size: int | None = 4):
+                 use_gcn: bool = True, transfer_size: int | None = 4, local_layer: int = -1):
         super().__init__()
         self.in_features = int(in_features)
         if image_shape is None:
@@ -349,10 +369,10 @@ class SDDECCModule(nn.Module):
         self.n_clusters = int(n_clusters)
         self.delta = float(delta)
         channels = default_channels(self.image_shape) if channels is None else channels
-        self.encoder = ConvGaussianEncoder(self.image_shape, channels, latent, transfer_size)
+        self.encoder = ConvGaussianEncoder(self.image_shape, channels, latent, transfer_size, local_layer)
         self.decoder = ConvDecoder(self.encoder)
         self.global_disc = GlobalMIDiscriminator(latent, hidden)
-        self.local_disc = LocalMIDiscriminator(self.encoder.channels[-1], latent, hidden)
+        self.local_disc = LocalMIDiscriminator(self.encoder.local_shape[0], latent, hidden)
         widths = (self.in_features, *self.encoder.transfer_widths, int(latent), self.n_clusters)
         pairs = zip(widths[:-1], widths[1:]) if use_gcn else ()
         self.gcn = nn.ModuleList(GCNLayer(a, b) for a, b in pairs)
@@ -399,7 +419,7 @@ class SDDECCModule(nn.Module):
 
         Global: (z_i, μ(x_i)) against (z_i, μ(x_π(i))); local: (C(x_i), z_i) against
         (C(x_π(i)), z_i). z [B, d] is the reparameterised sample, mu [B, d] the posterior mean,
-        feature_map [B, C_L, M, M'], perm [B] a permutation of the batch.
+        feature_map [B, C_l, M, M'] (C(x)), perm [B] a permutation of the batch.
         """
         return MIScores(self.global_disc(z, mu), self.global_disc(z, mu[perm]),
                         self.local_disc(feature_map, z), self.local_disc(feature_map[perm], z))

@@ -60,6 +60,24 @@ def test_paper_architectures(shape, channels, feature, transfer_size, widths):
     assert scores.local_pos.shape == scores.local_neg.shape == (3, *feature[1:])
 
 
+@pytest.mark.parametrize("local_layer", [0, -2])
+def test_local_mi_can_read_the_first_convolutions_map(local_layer):
+    # USPS: conv 1 gives 16x8x8; the decoder and the heads still start from the last map, 32x4x4
+    module = SDDECCModule(256, (1, 16, 16), n_clusters=10, latent=10, local_layer=local_layer)
+    assert module.encoder.local_shape == (16, 8, 8) and module.encoder.feature_shape == (32, 4, 4)
+    assert module.local_disc.feature_channels == 16
+    module.reset_parameters(torch.Generator().manual_seed(0))
+    x = torch.rand(3, 256, generator=torch.Generator().manual_seed(1))
+    enc = module.encode(x)
+    first = torch.relu(module.encoder.convs[0](module.to_image(x)))
+    torch.testing.assert_close(enc.feature_map, first)
+    scores = module.mi_scores(enc.mu, enc.mu, enc.feature_map, negative_permutation(3, torch.Generator()))
+    assert scores.local_pos.shape == scores.local_neg.shape == (3, 8, 8)
+    # the default reads the last map, which the heads read too
+    last = SDDECCModule(256, (1, 16, 16), n_clusters=10, latent=10)
+    assert last.encoder.local_shape == last.encoder.feature_shape == (32, 4, 4)
+
+
 def test_networks_have_short_reprs():
     module = SDDECCModule(256, (1, 16, 16), n_clusters=10, latent=10)
     assert repr(module) == "SDDECCModule(image=1x16x16, channels=16-32, latent=10, gcn=256-512-10-10, delta=0.5)"
@@ -210,6 +228,9 @@ def test_monitoring_labels_do_not_change_the_result(images):
     ({"gcn_lr": 0.0}, "gcn_lr"),
     ({"joint": "jointly"}, "joint"),
     ({"reconstruction": "sample"}, "reconstruction"),
+    ({"local_layer": 2}, "local_layer"),  # FAST has two convolutions
+    ({"local_layer": -3}, "local_layer"),
+    ({"local_layer": 0.0}, "local_layer"),
 ])
 def test_bad_parameters_are_clear_errors(images, params, message):
     with pytest.raises(ValueError, match=message):
