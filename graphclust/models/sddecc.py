@@ -294,7 +294,8 @@ class SDDECC(BaseClusterer):
     def __init__(self, n_clusters: int = 8, *, lambda1: float = 0.01, lambda2: float = 1.5, delta: float = 0.5,
                  n_neighbors: int | None = 3, channels: Sequence[int] | None = None, latent: int = 10,
                  hidden: int = 64, use_mi: bool = True, use_gcn: bool = True, transfer_size: int | None = 4,
-                 local_layer: int = -1, kl_reduction: str = "mean", reconstruction: str = "sum", joint: str = "alternating",
+                 local_layer: int = -1, kl_reduction: str = "mean", reconstruction: str = "sum",
+                 joint: str = "alternating",
                  pretrain_epochs: int = 30, gcn_warmup_steps: int = 200, gcn_steps: int = 10,
                  epochs: int = 50, batch_size: int = 256, lr: float = 1e-3, gcn_lr: float = 1e-2, n_init: int = 20,
                  checkpoint=None, random_state=None, device="cpu", verbose: bool = True):

@@ -78,9 +78,10 @@ class EncoderOutput(NamedTuple):
     """What :class:`ConvGaussianEncoder` returns for a batch of B images.
 
     ``mu`` [B, d] and ``logvar`` [B, d]: the Gaussian posterior p(z|x) = N(μ(x), diag σ²(x));
-    ``feature_map`` C(x) [B, C_l, M, M']: the activation map of convolution ``local_layer`` (the last
-    by default), read by the local MI discriminator; ``layers``: one [B, w_l] tensor per convolution, what the GCN layers
-    mix in: its activation map, average-pooled to at most s×s positions and flattened
+    ``feature_map`` C(x) [B, C_l, M, M']: the activation map of convolution ``local_layer`` (the
+    last by default), read by the local MI discriminator; ``layers``: one [B, w_l] tensor per
+    convolution, what the GCN layers mix in: its activation map, average-pooled to at most s×s
+    positions and flattened
     (w_l = C_l·min(H_l, s)·min(W_l, s); see ``transfer_size``).
     """
 
