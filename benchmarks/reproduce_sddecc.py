@@ -623,6 +623,42 @@ def scratch_note(runs: list[dict]) -> str:
         "nothing.\n")
 
 
+def first_map_note(runs: list[dict]) -> str:
+    """The section on the local MI discriminator reading the first convolution's map (``FIRST_MAP_ROWS``), each
+    row beside its base row of the same seeds, with the local JS MI loss at the end of each stage (label-free);
+    "" before any ran."""
+    acc = accs_by_run(runs)
+    lines = []
+    for row, base in FIRST_MAP_ROWS.items():
+        for dataset, mine in runs_by_dataset(runs, row).items():
+            lines += beside_default(runs, dataset, mine, ("on the first map", "on the last"), default_row=base)
+            stages = [(name, stage) for name, stage in (("pretraining", "pretrain"), ("joint training", "joint"))
+                      if all(stage in r.get("loss_terms", {}) for r in mine)]
+            for name, stage in stages:
+                local = [[r["loss_terms"][stage]["mi_local"] for r in rec if stage in r.get("loss_terms", {})]
+                         for rec in (mine, seed_runs(runs, base, dataset, [r["seed"] for r in mine]))]
+                lines.append(f"- Local JS MI loss at the end of {name} (label-free; chance {CHANCE_JS:.3f}): "
+                             f"{mean_std(local[0], 3)} on the first map, {mean_std(local[1], 3)} on the last.")
+            if base == "convae_mi":
+                paper = PAPER[(dataset, "convae_mi")][0] - PAPER[(dataset, "convae")][0]
+                gains = [(what, paired_gain(acc, dataset, "convae", high)) for what, high in
+                         (("on the first map", row), ("on the last", base))]
+                lines.append(f"- ConvAE+MI over ConvAE (the paper: {paper:+.1f} points), seed-paired: "
+                             + "; ".join(f"{what} {gain_text(gain)}" for what, gain in gains if gain) + ".")
+    if not lines:
+        return ""
+    return "\n".join([
+        "## The map the local MI discriminator reads: the last convolution's or the first's\n",
+        "The paper takes the local features C(x) \"from a middle layer of the convolutional network\" and does not "
+        "name the layer; the default reads the last convolution's map, the one the μ and log σ² heads read (USPS "
+        "32×4×4, 16 positions), as Deep InfoMax reads a late conv map. The rows *..., local MI on the first conv "
+        "map* (`local_layer=0`) read the first convolution's map instead (USPS 16×8×8, 64 positions, the middle of "
+        "USPS's two-layer encoder), everything else the same, each beside its base row of the same seeds:\n",
+        *lines,
+        "\nThe default keeps the last map; these figures only show what the other reading gives and chose "
+        "nothing.\n"])
+
+
 def epochs_name(dataset: str, row: str) -> str:
     """"at P + E epochs": the schedule of one of ``OWN_ROWS`` on ``dataset`` (:func:`row_params`)."""
     default, extra = make_method("sddecc"), row_params(dataset, row)[1]
@@ -1542,9 +1578,9 @@ def write_tables(datasets) -> str:
               file=sys.stderr, flush=True)
     for note in (standing_note(runs), ordering_note(runs), restarts_note(runs), mi_note(runs), strategy1_note(runs),
                  readings_note(runs), joint_note(runs), weights_note(runs), latent_note(runs), pooling_note(runs),
-                 mse_note(runs), scratch_note(runs), schedule_note(runs), steps_note(runs), steps_ordering_note(runs),
-                 short_ordering_note(runs), stage_steps_note(runs), gcn_ratio_note(runs), backbone_note(runs),
-                 reruns_note(runs)):
+                 mse_note(runs), scratch_note(runs), first_map_note(runs), schedule_note(runs), steps_note(runs),
+                 steps_ordering_note(runs), short_ordering_note(runs), stage_steps_note(runs), gcn_ratio_note(runs),
+                 backbone_note(runs), reruns_note(runs)):
         if note:  # "" where nothing has run for it yet
             parts.append(note)
     from sddecc_diagnostics import gcn_note  # these import this module
