@@ -632,11 +632,16 @@ def first_map_note(runs: list[dict]) -> str:
     for row, base in FIRST_MAP_ROWS.items():
         for dataset, mine in runs_by_dataset(runs, row).items():
             lines += beside_default(runs, dataset, mine, ("on the first map", "on the last"), default_row=base)
+            gain = paired_gain(acc, dataset, base, row)
+            if gain:
+                lines.append(f"- Seed-paired, the first map against the last: {gain_text(gain)}.")
             stages = [(name, stage) for name, stage in (("pretraining", "pretrain"), ("joint training", "joint"))
                       if all(stage in r.get("loss_terms", {}) for r in mine)]
             for name, stage in stages:
                 local = [[r["loss_terms"][stage]["mi_local"] for r in rec if stage in r.get("loss_terms", {})]
                          for rec in (mine, seed_runs(runs, base, dataset, [r["seed"] for r in mine]))]
+                if not local[1]:  # the base row's records predate loss_terms (USPS's SDDECC)
+                    continue
                 lines.append(f"- Local JS MI loss at the end of {name} (label-free; chance {CHANCE_JS:.3f}): "
                              f"{mean_std(local[0], 3)} on the first map, {mean_std(local[1], 3)} on the last.")
             if base == "convae_mi":
