@@ -81,8 +81,7 @@ class EncoderOutput(NamedTuple):
     ``feature_map`` C(x) [B, C_l, M, M']: the activation map of convolution ``local_layer`` (the
     last by default), read by the local MI discriminator; ``layers``: one [B, w_l] tensor per
     convolution, what the GCN layers mix in: its activation map, average-pooled to at most s×s
-    positions and flattened
-    (w_l = C_l·min(H_l, s)·min(W_l, s); see ``transfer_size``).
+    positions and flattened (w_l = C_l·min(H_l, s)·min(W_l, s); see ``transfer_size``).
     """
 
     mu: torch.Tensor

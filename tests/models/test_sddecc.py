@@ -184,6 +184,21 @@ def test_ablations_fit(images, use_mi, use_gcn):
     assert (len(model.module_.gcn) > 0) == use_gcn
 
 
+def test_local_mi_on_the_first_map_reads_only_the_first_convolution(images):
+    x, _ = images
+    model = SDDECC(n_clusters=3, local_layer=0, random_state=0, **TINY).fit(x)
+    assert model.module_.local_disc.feature_channels == 8  # FAST's channels (8, 16): the first map has 8
+    assert all(np.isfinite(h["mi_local"]) for h in model.history_ if "mi_local" in h)
+    # with z held fixed, T2's scores reach the first convolution only: they read its map, not the last one
+    module = model.module_
+    enc = module.encode(torch.as_tensor(x[:8].reshape(8, -1), dtype=torch.float32))
+    z = enc.mu.detach()
+    module.zero_grad()
+    module.local_disc(enc.feature_map, z).sum().backward()
+    assert module.encoder.convs[0].weight.grad.abs().sum() > 0
+    assert module.encoder.convs[1].weight.grad is None or not module.encoder.convs[1].weight.grad.any()
+
+
 def test_same_random_state_gives_identical_labels(images):
     x, _ = images
     a = SDDECC(n_clusters=3, random_state=3, **TINY).fit(x)
