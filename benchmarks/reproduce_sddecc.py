@@ -164,14 +164,19 @@ OWN_ROWS.update({row: OWN_ROWS["sddecc"] for row in STAGE_STEP_ROWS})
 # part "as Bo et al." (SDCN). The reconstruction is then F/2 times lighter (128 on USPS, 392 on MNIST) against λ1 · MI
 # and λ2 · KL; --only sddecc_mse, convae_mse, convae_mi_mse, convae_gcn_mse
 MSE_ROWS = {f"{row}_mse": row for row in ("convae", "convae_mi", "convae_gcn", "sddecc")}
-OWN_ROWS.update({row: (OWN_ROWS[base][0], {**OWN_ROWS[base][1], "reconstruction": "mean"})
-                 for row, base in MSE_ROWS.items()})
+
+
+def _with_params(rows: dict[str, str], **params) -> dict[str, tuple[str, dict]]:
+    """``OWN_ROWS`` entries of rows (row -> base row) that are their base row with ``params`` added."""
+    return {row: (OWN_ROWS[base][0], {**OWN_ROWS[base][1], **params}) for row, base in rows.items()}
+
+
+OWN_ROWS.update(_with_params(MSE_ROWS, reconstruction="mean"))
 # the local MI discriminator on the first convolution's map (local_layer=0; on USPS the encoder's middle: 16×8×8,
 # 64 positions) instead of the last one's (the default: 32×4×4, 16 positions); the paper takes the map "of a middle
 # layer of the CNN" without naming it; --only convae_mi_first_map,sddecc_first_map
 FIRST_MAP_ROWS = {f"{row}_first_map": row for row in ("convae_mi", "sddecc")}
-OWN_ROWS.update({row: (OWN_ROWS[base][0], {**OWN_ROWS[base][1], "local_layer": 0})
-                 for row, base in FIRST_MAP_ROWS.items()})
+OWN_ROWS.update(_with_params(FIRST_MAP_ROWS, local_layer=0))
 TABLE3 = ("kmeans", "ae_kmeans", "dec", "idec", "deepcluster", "sdcn", "sddecc")
 TABLE4 = ("convae_rec", "convae", "convae_mi", "convae_gcn", "sddecc")
 TABLE_ROWS = tuple(dict.fromkeys(TABLE3 + TABLE4))  # the rows of both tables, each once (SDDECC is in both)
@@ -200,10 +205,17 @@ ROW_NAMES = {"kmeans": "K-means", "ae_kmeans": "AE+K-means", "dec": "DEC", "idec
              "sddecc_steps_pretrain": "SDDECC, MNIST's steps in pretraining only",
              "sddecc_steps_joint": "SDDECC, MNIST's steps in joint training only",
              "sddecc_scratch": "SDDECC, no pretraining (Eq. 19 from the initial network)"}
-ROW_NAMES.update({row: f"{ROW_NAMES[base].removesuffix(' (ConvAE+MI+GCN)')}, reconstruction averaged over the pixels"
-                  for row, base in MSE_ROWS.items()})
-ROW_NAMES.update({row: f"{ROW_NAMES[base].removesuffix(' (ConvAE+MI+GCN)')}, local MI on the first conv map"
-                  for row, base in FIRST_MAP_ROWS.items()})
+for _rows, _what in ((MSE_ROWS, "reconstruction averaged over the pixels"),
+                     (FIRST_MAP_ROWS, "local MI on the first conv map")):
+    ROW_NAMES.update({row: f"{ROW_NAMES[base].removesuffix(' (ConvAE+MI+GCN)')}, {_what}"
+                      for row, base in _rows.items()})
+
+
+def _beside_base(rows: dict[str, str]) -> tuple[str, ...]:
+    """A VARIANTS table's rows: each row of ``rows`` (row -> base row) after its base row."""
+    return tuple(name for row, base in rows.items() for name in (base, row))
+
+
 # tables of one variant beside the default, shown on the datasets where the variant (the last row) ran
 VARIANTS = (("Readings of Eq. 19: L_c averaged over the latent dimensions (default) or summed", READINGS),
             ("Joint training: alternating block steps (default) or end to end", ("sddecc", "sddecc_e2e")),
@@ -225,9 +237,9 @@ VARIANTS = (("Readings of Eq. 19: L_c averaged over the latent dimensions (defau
             (f"Pretraining: the DDECN first, then joint training ({_OWN} epochs, default), or Eq. 19 from the start",
              ("sddecc", "sddecc_scratch")),
             ("Reconstruction of Eq. 13: summed over the pixels (default) or averaged over them (SDCN's code)",
-             tuple(name for row, base in MSE_ROWS.items() for name in (base, row))),
+             _beside_base(MSE_ROWS)),
             ("The map the local MI discriminator reads: the last convolution's (default) or the first's",
-             tuple(name for row, base in FIRST_MAP_ROWS.items() for name in (base, row))))
+             _beside_base(FIRST_MAP_ROWS)))
 # Fu et al. 2021: Table 3 from graphclust/bench/papers.yaml; Table 4's ablations (ACC, NMI in %, ARI and F1
 # not reported) here, per dataset in DATASETS' order
 _TABLE4_ACC_NMI = {
@@ -638,12 +650,13 @@ def first_map_note(runs: list[dict]) -> str:
             stages = [(name, stage) for name, stage in (("pretraining", "pretrain"), ("joint training", "joint"))
                       if all(stage in r.get("loss_terms", {}) for r in mine)]
             for name, stage in stages:
-                local = [[r["loss_terms"][stage]["mi_local"] for r in rec if stage in r.get("loss_terms", {})]
-                         for rec in (mine, seed_runs(runs, base, dataset, [r["seed"] for r in mine]))]
-                if not local[1]:  # the base row's records predate loss_terms (USPS's SDDECC)
+                first = [r["loss_terms"][stage]["mi_local"] for r in mine]
+                base_runs = seed_runs(runs, base, dataset, [r["seed"] for r in mine])
+                last = [r["loss_terms"][stage]["mi_local"] for r in base_runs if stage in r.get("loss_terms", {})]
+                if not last:  # the base row's records predate loss_terms (USPS's SDDECC)
                     continue
                 lines.append(f"- Local JS MI loss at the end of {name} (label-free; chance {CHANCE_JS:.3f}): "
-                             f"{mean_std(local[0], 3)} on the first map, {mean_std(local[1], 3)} on the last.")
+                             f"{mean_std(first, 3)} on the first map, {mean_std(last, 3)} on the last.")
             if base == "convae_mi":
                 paper = PAPER[(dataset, "convae_mi")][0] - PAPER[(dataset, "convae")][0]
                 gains = [(what, paired_gain(acc, dataset, "convae", high)) for what, high in
